@@ -1,0 +1,35 @@
+# Two commands do all the set-up on a fresh machine:
+#   make repro   create/reuse .venv, install, run the whole default DVC pipeline
+#   make test    create/reuse .venv, install, run the test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export DVC_NO_ANALYTICS := 1
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export PYTHONHASHSEED := 0
+
+.PHONY: env repro test bench clean-env
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	@# Without an NVIDIA GPU, take the CPU build of torch (a plain 'torch' pulls a multi-GB CUDA build).
+	if ! command -v nvidia-smi >/dev/null 2>&1 && ! $(PY) -c "import torch" 2>/dev/null; then \
+	  $(PY) -m pip install -q "torch==2.13.0"; fi
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+env: $(VENV)/.installed
+
+repro: env
+	$(VENV)/bin/dvc repro
+
+test: env
+	$(PY) -m pytest -q
+
+bench: env
+	$(PY) bench/fit_throughput.py
+
+clean-env:
+	rm -rf $(VENV)

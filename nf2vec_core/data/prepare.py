@@ -1,0 +1,308 @@
+"""Preprocess a dataset into ground-truth fields ready for fitting (the ``preprocess`` stage).
+
+Output directory (``docs/neural_dataset_format.md``, "prepared data")::
+
+    index.csv           id, source, class_name, class_id, split (deterministic)
+    fields.safetensors  the ground truth, by field kind:
+                          occupancy: voxels u8 [N,R,R,R]
+                          sdf / udf: coords f32 [N,M,3], values f32 [N,M]
+                          pixels:    images f32 [N,H,W,C]
+                        off-grid evaluation sets (3-D kinds): offgrid_coords [N,K,3], offgrid_values [N,K]
+                        surface samples (3-D kinds): surface [N,S,3], surface_labels i64 [N,S] (-1 = none)
+    meta.json           kind, sizes, class names, clip, source
+    rejected.csv        items that could not be used, with the reason
+
+Items that fail to read (corrupt, empty, degenerate, NaN) are skipped and listed in
+``rejected.csv``; the run goes on with the rest.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Optional
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from ..errors import BadInputError, ConfigError
+from ..store.io import write_csv, write_json, write_tensors
+
+FieldKind = Literal["occupancy", "sdf", "udf", "pixels"]
+SOURCES = ("procedural", "modelnet", "shapenetcore", "manifold40", "pointcloud_ply", "shapenet_part",
+           "mnist", "digits")
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    val: float = 0.1
+    test: float = 0.2
+
+
+@dataclass(frozen=True)
+class DatasetParams:
+    """One entry of the ``datasets`` section of params.yaml."""
+
+    source: str = "procedural"
+    field: FieldKind = "occupancy"
+    root: Optional[str] = None            # user's dataset root (real layouts)
+    n_per_class: int = 40                 # procedural: shapes per class; real: cap per class (0 = all)
+    classes: Optional[list[str]] = None   # subset of classes (None = all)
+    split: SplitParams = field(default_factory=SplitParams)
+    resolution: int = 64                  # occupancy voxel grid
+    n_queries: int = 16384                # sdf/udf query pool per shape
+    n_offgrid: int = 8192                 # off-grid evaluation points per shape
+    n_surface: int = 4096                 # surface samples per shape (Chamfer, PointNet, parts)
+    clip: float = 0.1                     # UDF/SDF clipping threshold
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ConfigError(f"param 'source': unknown source {self.source!r}; expected one of {SOURCES}")
+        if self.source in ("mnist", "digits") and self.field != "pixels":
+            raise ConfigError(f"param 'field': image source {self.source!r} needs field 'pixels'")
+        if self.source in ("pointcloud_ply", "shapenet_part") and self.field != "udf":
+            raise ConfigError(f"param 'field': point-cloud source {self.source!r} supports field 'udf' only")
+
+
+# ------------------------------------------------------------------------- splits
+def assign_splits(ids: list[str], classes: list[str], val: float, test: float, seed: int) -> list[str]:
+    """Deterministic stratified split: within each class, items ordered by a seeded hash of their id."""
+    rng_key = np.random.default_rng(seed).integers(1 << 62)
+    out = [""] * len(ids)
+    by_class: dict[str, list[int]] = {}
+    for i, c in enumerate(classes):
+        by_class.setdefault(c, []).append(i)
+    for members in by_class.values():
+        members = sorted(members, key=lambda i: _stable_hash(f"{rng_key}:{ids[i]}"))
+        n = len(members)
+        n_test = int(round(test * n))
+        n_val = int(round(val * n))
+        for rank, i in enumerate(members):
+            out[i] = "test" if rank < n_test else "val" if rank < n_test + n_val else "train"
+    return out
+
+
+def _stable_hash(s: str) -> int:
+    import hashlib
+    return int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little")
+
+
+# ------------------------------------------------------------------ shape sources
+@dataclass
+class ShapeRecord:
+    """One preprocessed 3-D item before stacking."""
+
+    id: str
+    source: str
+    class_name: str
+    split: str
+    fields: dict[str, np.ndarray]
+
+
+def _surface_and_offgrid(inside_fn, surface: np.ndarray, labels: np.ndarray, p: DatasetParams,
+                         rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Off-grid occupancy evaluation points (half uniform, half near the surface) and surface samples."""
+    from ..fields.sampling import query_pool
+
+    k = p.n_offgrid
+    off = query_pool(surface, k, rng=rng).astype(np.float32)
+    return {"offgrid_coords": off, "offgrid_values": inside_fn(off).astype(np.uint8),
+            "surface": surface[: p.n_surface].astype(np.float32),
+            "surface_labels": labels[: p.n_surface].astype(np.int64)}
+
+
+def _fields_from_sdf_fn(sdf_fn, surface: np.ndarray, labels: np.ndarray, p: DatasetParams,
+                        rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Ground truth for a shape given a signed-distance callable (negative inside) and surface samples."""
+    from ..fields.occupancy import voxel_centers
+    from ..fields.sampling import query_pool
+    from ..fields.udf import udf_from_points
+
+    inside = lambda q: sdf_fn(q) < 0  # noqa: E731
+    out = _surface_and_offgrid(inside, surface, labels, p, rng)
+    if p.field == "occupancy":
+        centers = voxel_centers(p.resolution)
+        out["voxels"] = inside(centers).reshape(p.resolution, p.resolution, p.resolution).astype(np.uint8)
+    elif p.field in ("sdf", "udf"):
+        q = query_pool(surface, p.n_queries, rng=rng).astype(np.float32)
+        out["coords"] = q
+        if p.field == "sdf":
+            out["values"] = sdf_fn(q).astype(np.float32)
+        else:
+            out["values"] = udf_from_points(surface, q, clip=p.clip).astype(np.float32)
+        if p.field == "udf":  # off-grid values: UDF at the off-grid points
+            out["offgrid_values"] = udf_from_points(surface, out["offgrid_coords"], clip=p.clip).astype(np.float32)
+        else:
+            out["offgrid_values"] = sdf_fn(out["offgrid_coords"]).astype(np.float32)
+    return out
+
+
+def procedural_records(p: DatasetParams) -> tuple[list[ShapeRecord], list[dict]]:
+    """The embedded procedural dataset (no download), deterministic from ``p.seed``."""
+    from . import procedural as proc
+
+    shapes = proc.generate_dataset(p.n_per_class, p.seed, p.classes)
+    ids = [f"{s.class_name}_{i:04d}" for i, s in enumerate(shapes)]
+    splits = assign_splits(ids, [s.class_name for s in shapes], p.split.val, p.split.test, p.seed)
+    records, rejected = [], []
+    for sid, split, shape in tqdm(list(zip(ids, splits, shapes)), desc="preprocess procedural", unit="shape"):
+        try:
+            rng = np.random.default_rng([p.seed, _stable_hash(sid) & 0xFFFFFFFF])
+            surface, _, labels = proc.sample_surface(shape, max(p.n_surface, 2048), seed=int(rng.integers(1 << 31)))
+            sdf_fn = lambda q, s=shape: proc.shape_sdf(s, q)[0]  # noqa: E731
+            fields = _fields_from_sdf_fn(sdf_fn, surface, labels, p, rng)
+            records.append(ShapeRecord(sid, f"procedural:{shape.class_name}:{shape.seed}", shape.class_name, split, fields))
+        except BadInputError as exc:
+            rejected.append({"id": sid, "source": "procedural", "reason": str(exc)})
+    return records, rejected
+
+
+def _mesh_fields(path: Path, p: DatasetParams, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Ground truth from a mesh file: normalised, SDF by winding-number sign (fields.sdf)."""
+    import trimesh
+
+    from ..fields.normalize import apply_normalization, normalize_points
+    from ..fields.sdf import sdf_from_mesh
+    from .readers import read_mesh
+
+    mesh = read_mesh(path)
+    _, center, scale = normalize_points(mesh.vertices)
+    verts = apply_normalization(mesh.vertices, center, scale).astype(np.float64)
+    tm = trimesh.Trimesh(verts, mesh.faces, process=False)
+    surface, _ = trimesh.sample.sample_surface(tm, max(p.n_surface, 2048), seed=int(rng.integers(1 << 31)))
+    labels = -np.ones(len(surface), dtype=np.int64)
+    sdf_fn = lambda q: sdf_from_mesh(verts, mesh.faces, q)  # noqa: E731
+    return _fields_from_sdf_fn(sdf_fn, np.asarray(surface, dtype=np.float32), labels, p, rng)
+
+
+def _pointcloud_fields(points: np.ndarray, labels: np.ndarray, p: DatasetParams,
+                       rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """UDF ground truth from a point cloud (normalised; KD-tree distances clipped at ``p.clip``)."""
+    from ..fields.normalize import normalize_points
+    from ..fields.sampling import query_pool
+    from ..fields.udf import udf_from_points
+
+    pts, _, _ = normalize_points(points)
+    perm = rng.permutation(len(pts))
+    surf, lab = pts[perm][: p.n_surface], labels[perm][: p.n_surface]
+    if len(surf) < p.n_surface:  # pad by resampling so every item has the same count
+        extra = rng.integers(0, len(surf), p.n_surface - len(surf))
+        surf, lab = np.concatenate([surf, surf[extra]]), np.concatenate([lab, lab[extra]])
+    q = query_pool(pts, p.n_queries, rng=rng).astype(np.float32)
+    off = query_pool(pts, p.n_offgrid, rng=rng).astype(np.float32)
+    return {"coords": q, "values": udf_from_points(pts, q, clip=p.clip).astype(np.float32),
+            "offgrid_coords": off, "offgrid_values": udf_from_points(pts, off, clip=p.clip).astype(np.float32),
+            "surface": surf.astype(np.float32), "surface_labels": lab.astype(np.int64)}
+
+
+def layout_records(p: DatasetParams) -> tuple[list[ShapeRecord], list[dict]]:
+    """Real dataset layouts on the user's disk (ModelNet, ShapeNetCore, Manifold40, PLY clouds, ShapeNet-Part)."""
+    from .layouts import SCANNERS
+    from .readers import read_part_shape, read_ply_points
+
+    if not p.root:
+        raise ConfigError(f"param 'root': source {p.source!r} needs the dataset root directory")
+    items = SCANNERS[p.source](Path(p.root))
+    if p.classes:
+        items = [it for it in items if it.class_name in set(p.classes)]
+    if p.n_per_class:
+        kept, count = [], {}
+        for it in items:
+            if count.get(it.class_name, 0) < p.n_per_class:
+                kept.append(it)
+                count[it.class_name] = count.get(it.class_name, 0) + 1
+        items = kept
+    unknown = [it for it in items if it.split not in ("train", "val", "test")]
+    new_splits = dict(zip([it.id for it in unknown],
+                          assign_splits([it.id for it in unknown], [it.class_name for it in unknown],
+                                        p.split.val, p.split.test, p.seed)))
+    records, rejected = [], []
+    for it in tqdm(items, desc=f"preprocess {p.source}", unit="item"):
+        rng = np.random.default_rng([p.seed, _stable_hash(it.id) & 0xFFFFFFFF])
+        try:
+            if p.source == "pointcloud_ply":
+                pts = read_ply_points(it.path)
+                fields = _pointcloud_fields(pts, -np.ones(len(pts), dtype=np.int64), p, rng)
+            elif p.source == "shapenet_part":
+                pts, lab = read_part_shape(it.path, it.extra["seg_path"])
+                fields = _pointcloud_fields(pts, lab, p, rng)
+            else:
+                fields = _mesh_fields(it.path, p, rng)
+            for k, v in fields.items():
+                if v.dtype.kind == "f" and not np.isfinite(v).all():
+                    raise BadInputError(it.path, f"non-finite values in ground truth '{k}'")
+        except BadInputError as exc:
+            rejected.append({"id": it.id, "source": str(it.path), "reason": exc.reason})
+            continue
+        records.append(ShapeRecord(it.id, str(it.path), it.class_name, new_splits.get(it.id, it.split), fields))
+    return records, rejected
+
+
+# ----------------------------------------------------------------- image sources
+def image_records(p: DatasetParams) -> tuple[pd.DataFrame, np.ndarray]:
+    """MNIST (idx files under ``root``) or scikit-learn digits: index table and images [N,H,W,1] in [0,1]."""
+    from .readers import load_sklearn_digits, read_mnist_idx
+
+    if p.source == "digits":
+        images, labels = load_sklearn_digits()
+        source = "sklearn:digits"
+    else:
+        if not p.root:
+            raise ConfigError("param 'root': source 'mnist' needs the directory with the idx files")
+        root = Path(p.root)
+        img = next(iter(sorted(root.glob("*images*idx3*"))), None)
+        lab = next(iter(sorted(root.glob("*labels*idx1*"))), None)
+        if img is None or lab is None:
+            raise BadInputError(root, "no MNIST idx files (*images*idx3*, *labels*idx1*) found")
+        images, labels = read_mnist_idx(img, lab)
+        images = images.astype(np.float32) / 255.0
+        source = str(img)
+    classes = [str(int(c)) for c in labels]
+    keep = np.arange(len(labels))
+    if p.n_per_class:
+        keep = np.concatenate([np.flatnonzero(labels == c)[: p.n_per_class] for c in np.unique(labels)])
+        keep.sort()
+    ids = [f"{p.source}_{i:05d}" for i in keep]
+    splits = assign_splits(ids, [classes[i] for i in keep], p.split.val, p.split.test, p.seed)
+    df = pd.DataFrame({"id": ids, "source": [f"{source}#{i}" for i in keep],
+                       "class_name": [classes[i] for i in keep], "split": splits})
+    return df, images[keep][..., None].astype(np.float32)
+
+
+# ------------------------------------------------------------------------ driver
+def prepare_dataset(p: DatasetParams, out_dir: Path) -> dict:
+    """Run preprocessing for one dataset and write ``out_dir`` (see module docstring)."""
+    out_dir = Path(out_dir)
+    rejected: list[dict] = []
+    if p.field == "pixels":
+        index, images = image_records(p)
+        tensors = {"images": torch.from_numpy(images)}
+    else:
+        records, rejected = procedural_records(p) if p.source == "procedural" else layout_records(p)
+        if not records:
+            raise BadInputError(p.root or p.source, "no usable item (see rejected items)")
+        index = pd.DataFrame({"id": [r.id for r in records], "source": [r.source for r in records],
+                              "class_name": [r.class_name for r in records], "split": [r.split for r in records]})
+        tensors = {k: torch.from_numpy(np.stack([r.fields[k] for r in records])) for k in records[0].fields}
+    class_names = sorted(index["class_name"].unique(), key=_class_sort_key(p))
+    index.insert(3, "class_id", index["class_name"].map({c: i for i, c in enumerate(class_names)}))
+    meta = {"kind": p.field, "source": p.source, "classes": class_names, "clip": p.clip,
+            "resolution": p.resolution, "count": int(len(index)), "rejected": len(rejected),
+            "splits": index["split"].value_counts().to_dict()}
+    write_tensors(out_dir / "fields.safetensors", tensors)
+    write_csv(out_dir / "rejected.csv", pd.DataFrame(rejected, columns=["id", "source", "reason"]))
+    write_json(out_dir / "meta.json", meta)
+    write_csv(out_dir / "index.csv", index)
+    return meta
+
+
+def _class_sort_key(p: DatasetParams):
+    if p.source == "procedural":
+        from .procedural import CLASSES
+        order = {c: i for i, c in enumerate(CLASSES)}
+        return lambda c: (order.get(c, 1 << 30), c)
+    if p.field == "pixels":
+        return lambda c: int(c)
+    return lambda c: c

@@ -1,0 +1,96 @@
+"""Fit quality of NFs, on-grid and off-grid (paper 004 §3.2), per NF.
+
+* ``occupancy``: IoU of ``logit > 0`` on the voxel centres (on-grid, the fitted points) and on the
+  prepared off-grid points (exact occupancy of the shape there); ``iou_ratio = off / on``.
+* ``sdf``: IoU of ``sdf < 0`` on the query pool (on-grid) and off-grid points (a point-sampled
+  IoU, as in occupancy-network evaluations).
+* ``udf``: Chamfer distance and F-score between a point cloud extracted from the NF (dense
+  candidates projected onto the zero level set along the gradient) and the ground-truth surface
+  samples; plus mean absolute UDF error on-grid/off-grid and their ratio.
+* ``pixels``: PSNR at pixel centres (on-grid) and at points between pixels against the bilinear
+  (beta^1-spline) interpolation of the image (off-grid); ``psnr_ratio = off / on``.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..metrics.geometry import chamfer_distance, f_score, iou
+from ..metrics.image import psnr
+from ..nf.functional import forward as nf_forward
+from ..nf.layout import ArchSpec
+from .engine import evaluate
+from .targets import PreparedData, field_values, pixel_centers, voxel_grid_centers
+
+
+def udf_point_cloud(spec: ArchSpec, theta: torch.Tensor, candidates: torch.Tensor, clip: float,
+                    n_points: int, iters: int = 3) -> torch.Tensor:
+    """Points on the NF's zero level set: project candidates ``[n,M,3]`` along the UDF gradient
+    (``p <- p - f(p) grad f / |grad f|``), then keep the ``n_points`` with the smallest UDF."""
+    p = candidates.clone()
+    for _ in range(iters):
+        with torch.enable_grad():
+            q = p.detach().requires_grad_(True)
+            f = field_values("udf", nf_forward(spec, theta, q), clip).squeeze(-1)
+            (g,) = torch.autograd.grad(f.sum(), q)
+        p = (q - f.unsqueeze(-1) * torch.nn.functional.normalize(g, dim=-1)).detach()
+    with torch.no_grad():
+        f = field_values("udf", evaluate(spec, theta, p), clip).squeeze(-1)
+        keep = f.topk(min(n_points, f.shape[1]), dim=1, largest=False).indices
+        return torch.gather(p, 1, keep.unsqueeze(-1).expand(-1, -1, 3))
+
+
+@torch.no_grad()
+def quality(spec: ArchSpec, theta: torch.Tensor, data: PreparedData, start: int, stop: int,
+            fscore_threshold: float = 0.01) -> dict[str, torch.Tensor]:
+    """Per-NF quality metrics (each ``[n]``) for fitted parameters of items ``start:stop``."""
+    kind, clip = data.kind, float(data.meta.get("clip", 0.1))
+    dev = theta.device
+
+    def load(name: str) -> torch.Tensor:
+        return data.tensor(name, start, stop).to(dev)
+
+    if kind == "pixels":
+        img = load("images").float()
+        n, h, w, c = img.shape
+        on = field_values(kind, evaluate(spec, theta, pixel_centers(h, w).to(dev)), clip)
+        psnr_on = psnr(on.clamp(0, 1), img.reshape(n, h * w, c))
+        off_xy, off_gt = offgrid_pixels(img)
+        off = field_values(kind, evaluate(spec, theta, off_xy.to(dev)), clip)
+        psnr_off = psnr(off.clamp(0, 1), off_gt)
+        return {"psnr": psnr_on, "psnr_offgrid": psnr_off, "psnr_ratio": psnr_off / psnr_on}
+    off_c = load("offgrid_coords")
+    off_v = load("offgrid_values")
+    if kind in ("occupancy", "sdf"):
+        inside = (lambda raw: raw > 0) if kind == "occupancy" else (lambda raw: raw < 0)
+        if kind == "occupancy":
+            vox = load("voxels")
+            on_pred = inside(evaluate(spec, theta, voxel_grid_centers(vox.shape[-1]).to(dev)).squeeze(-1))
+            on_gt = vox.reshape(vox.shape[0], -1).bool()
+            off_gt = off_v.bool()
+        else:
+            on_pred = inside(evaluate(spec, theta, load("coords")).squeeze(-1))
+            on_gt = load("values") < 0
+            off_gt = off_v < 0
+        iou_on = iou(on_pred, on_gt)
+        iou_off = iou(inside(evaluate(spec, theta, off_c).squeeze(-1)), off_gt)
+        return {"iou": iou_on, "iou_offgrid": iou_off, "iou_ratio": iou_off / iou_on.clamp_min(1e-8)}
+    # udf
+    coords, values = load("coords"), load("values")
+    mae_on = (field_values(kind, evaluate(spec, theta, coords), clip).squeeze(-1) - values).abs().mean(1)
+    mae_off = (field_values(kind, evaluate(spec, theta, off_c), clip).squeeze(-1) - off_v).abs().mean(1)
+    surface = load("surface")
+    pts = udf_point_cloud(spec, theta, coords[:, : 4 * surface.shape[1]], clip, surface.shape[1])
+    return {"chamfer": chamfer_distance(pts, surface), "fscore": f_score(pts, surface, fscore_threshold),
+            "udf_mae": mae_on, "udf_mae_offgrid": mae_off, "udf_mae_ratio": mae_off / mae_on.clamp_min(1e-8)}
+
+
+def offgrid_pixels(img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Points midway between pixel centres ``[(H-1)(W-1), 2]`` and the bilinear ground truth there
+    (the average of the 4 neighbouring pixels: the beta^1 spline at the midpoint)."""
+    n, h, w, c = img.shape
+    ys = (torch.arange(h - 1, dtype=torch.float32) + 1.0) / h * 2 - 1
+    xs = (torch.arange(w - 1, dtype=torch.float32) + 1.0) / w * 2 - 1
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    xy = torch.stack([gx, gy], dim=-1).reshape(-1, 2)
+    gt = (img[:, :-1, :-1] + img[:, 1:, :-1] + img[:, :-1, 1:] + img[:, 1:, 1:]) / 4
+    return xy, gt.reshape(n, -1, c)

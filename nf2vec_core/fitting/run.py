@@ -1,0 +1,133 @@
+"""Fit a whole prepared dataset into a neural dataset: shards, resume, split runs, progress.
+
+The dataset is cut into shards of ``shard_size`` NFs (the unit of resumption and of work split
+across machines) and each shard into chunks of ``chunk_size`` NFs optimised together (small enough
+to stay in cache; the rate does not collapse as the dataset grows). A shard is written, atomically,
+only when complete: a killed run resumes at the first missing shard. ``part=(i, k)`` fits only the
+shards ``s`` with ``s % k == i``; copy the ``shards/`` folders of all parts into one directory
+and run :func:`nf2vec_core.store.neural_dataset.finalize` (``stages/fit.py --merge``).
+"""
+from __future__ import annotations
+
+import math
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal, Optional
+
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from ..nf.init import init_batch
+from ..nf.layout import ArchSpec
+from ..store import neural_dataset as store
+from .engine import FitConfig, fit_chunk
+from .quality import quality
+from .targets import LOSS_BY_KIND, PreparedData, fit_targets
+
+
+@dataclass(frozen=True)
+class NFParams:
+    """The ``nf`` section: architecture of every NF (input/output sizes come from the data)."""
+
+    family: Literal["siren", "rffnet", "mfn"] = "siren"
+    hidden: int = 32
+    depth: int = 3
+    w0: float = 30.0
+    w0_first: float = 30.0
+    rff_features: int = 64
+    rff_std: float = 10.0
+    mfn_scale: float = 16.0
+
+    def spec(self, in_dim: int, out_dim: int) -> ArchSpec:
+        return ArchSpec(in_dim=in_dim, out_dim=out_dim, **asdict(self))
+
+
+@dataclass(frozen=True)
+class FitParams:
+    """The ``fit`` section."""
+
+    steps: int = 500
+    lr: float = 1e-3
+    points_per_step: int = 2048
+    chunk_size: int = 32
+    shard_size: int = 256
+    init: Literal["shared", "random"] = "shared"
+    init_seed: int = 0
+    backend: Literal["auto", "fused", "autograd"] = "auto"
+    loss: Optional[Literal["mse", "bce", "l1"]] = None   # None: by field kind
+    seed: int = 0
+    device: str = "auto"
+
+    def engine_config(self, kind: str) -> FitConfig:
+        return FitConfig(steps=self.steps, lr=self.lr, points_per_step=self.points_per_step,
+                         chunk_size=self.chunk_size, loss=self.loss or LOSS_BY_KIND[kind],
+                         backend=self.backend, seed=self.seed)
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto``: CUDA when present, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def fit_dataset(prepared_dir: Path, out_dir: Path, nf: NFParams, fit: FitParams,
+                part: tuple[int, int] = (0, 1), finalize: bool = True) -> dict:
+    """Fit every item of a prepared dataset; returns a summary (also the metrics of the stage)."""
+    data = PreparedData(prepared_dir)
+    in_dim, out_dim = data.in_out_dims()
+    spec = nf.spec(in_dim, out_dim)
+    device = pick_device(fit.device)
+    cfg = fit.engine_config(data.kind)
+    n = len(data.index)
+    n_shards = math.ceil(n / fit.shard_size)
+    init0 = init_batch(spec, 1, mode=fit.init, seed=fit.init_seed)[0]
+    info = {"nf": asdict(nf), "fit": asdict(fit), "kind": data.kind, "num_params": spec.num_params,
+            "count": n, "shards": n_shards, "device": str(device), "torch": torch.__version__,
+            "host": platform.processor() or platform.machine(), "threads": torch.get_num_threads()}
+    store.write_header(out_dir, spec, init0, info)
+    todo = [s for s in range(n_shards) if s % part[1] == part[0] and s not in store.completed_shards(out_dir)]
+    n_todo = sum(min(fit.shard_size, n - s * fit.shard_size) for s in todo)
+    t0, done = time.perf_counter(), 0
+    bar = tqdm(total=n_todo * fit.steps, desc=f"fit {spec.family} {spec.depth}x{spec.hidden}",
+               unit="NF-step", unit_scale=True, smoothing=0.1)
+    for s in todo:
+        a, b = s * fit.shard_size, min(n, (s + 1) * fit.shard_size)
+        thetas, metrics = [], []
+        for c0 in range(a, b, fit.chunk_size):
+            c1 = min(b, c0 + fit.chunk_size)
+            theta0 = init_batch(spec, c1 - c0, mode=fit.init, seed=fit.init_seed, start_index=c0).to(device)
+            targets = fit_targets(data, c0, c1).to(device)
+            theta, loss = fit_chunk(spec, theta0, targets, cfg, seed=fit.seed * 1_000_003 + c0,
+                                    on_step=lambda i, k=c1 - c0: bar.update(k))
+            q = {k: v.cpu() for k, v in quality(spec, theta, data, c0, c1).items()}
+            thetas.append(theta.cpu())
+            metrics.append(pd.DataFrame({"fit_loss": loss.cpu().numpy(), **{k: v.numpy() for k, v in q.items()}}))
+            done += c1 - c0
+            bar.set_postfix(NFs_per_s=f"{done / max(1e-9, time.perf_counter() - t0):.1f}")
+        rows = data.index.iloc[a:b].reset_index(drop=True)
+        store.write_shard(out_dir, s, torch.cat(thetas), pd.concat([rows, pd.concat(metrics, ignore_index=True)], axis=1))
+    bar.close()
+    elapsed = time.perf_counter() - t0
+    summary = {"count": n, "fitted_now": n_todo, "seconds": round(elapsed, 2),
+               "nf_steps_per_s": round(n_todo * fit.steps / elapsed, 1) if n_todo else None}
+    if finalize and (part[1] == 1 or len(store.completed_shards(out_dir)) == n_shards):
+        index = store.finalize(out_dir, n_shards, pd.read_csv(Path(prepared_dir) / "rejected.csv"))
+        summary.update(summarize_quality(index))
+    return summary
+
+
+def summarize_quality(index: pd.DataFrame) -> dict:
+    """Mean (and for the main metric, median/min) of the per-NF fit metrics, per split and overall."""
+    cols = [c for c in index.columns if c in ("fit_loss", "iou", "iou_offgrid", "iou_ratio", "psnr", "psnr_offgrid",
+                                              "psnr_ratio", "chamfer", "fscore", "udf_mae", "udf_mae_offgrid",
+                                              "udf_mae_ratio")]
+    out: dict = {f"mean_{c}": float(index[c].mean()) for c in cols}
+    for c in ("iou", "psnr", "chamfer"):
+        if c in index:
+            out[f"median_{c}"] = float(index[c].median())
+            out[f"min_{c}" if c != "chamfer" else f"max_{c}"] = float(index[c].min() if c != "chamfer" else index[c].max())
+    return out

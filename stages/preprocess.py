@@ -1,0 +1,22 @@
+"""Preprocess one dataset (params: datasets.<name>) into ground-truth fields for fitting."""
+from __future__ import annotations
+
+from _common import ROOT, parser, params, run
+
+from nf2vec_core.config import load_section
+from nf2vec_core.data.prepare import DatasetParams, prepare_dataset
+
+
+def main() -> None:
+    ap = parser(__doc__)
+    ap.add_argument("--dataset", required=True, help="a key of the datasets section")
+    ap.add_argument("--out", default=None, help="output dir (default: data/prepared/<dataset>)")
+    args = ap.parse_args()
+    cfg = load_section(params(args), f"datasets.{args.dataset}", DatasetParams)
+    out = args.out or ROOT / "data" / "prepared" / args.dataset
+    meta = prepare_dataset(cfg, out)
+    print(f"prepared {meta['count']} items ({meta['rejected']} rejected) -> {out}")
+
+
+if __name__ == "__main__":
+    run(main)
