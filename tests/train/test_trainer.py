@@ -1,0 +1,126 @@
+"""nf2vec training: a tiny end-to-end run, checkpoints, resume after a kill, model reloading."""
+from __future__ import annotations
+
+import csv
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from nf2vec_core.decoders.implicit import ImplicitDecoderConfig
+from nf2vec_core.encoders.rows import RowEncoderConfig, encode
+from nf2vec_core.errors import BadInputError, ConfigError
+from nf2vec_core.train.checkpoint import load_model
+from nf2vec_core.train.trainer import FieldDataset, TrainConfig, train_nf2vec
+
+ENC = RowEncoderConfig(hidden=(32, 32, 64), embed_dim=32)
+DEC = ImplicitDecoderConfig(hidden=32, layers=4, pe_freqs=2)
+
+
+def make_toy(n=24, m=512, kind="udf", seed=0):
+    """``n`` "NFs" of spheres of random radii: params = shared SIREN init moved along a fixed
+    direction by the radius (so the weights encode the shape), fields = the sphere's UDF/SDF/occupancy."""
+    import torch
+
+    from nf2vec_core.nf.init import init_vector
+    from nf2vec_core.nf.layout import ArchSpec
+    from nf2vec_core.train.trainer import FieldDataset
+
+    spec = ArchSpec(family="siren", depth=3, hidden=16)
+    g = torch.Generator().manual_seed(seed)
+    radii = 0.3 + 0.5 * torch.rand(n, generator=g)
+    base, direction = init_vector(spec, 0), init_vector(spec, 1)
+    params = base + (radii[:, None] - 0.55) * 4 * direction + 0.01 * torch.randn(n, spec.num_params, generator=g)
+    coords = torch.rand(n, m, 3, generator=g) * 2 - 1
+    dist = coords.norm(dim=-1) - radii[:, None]
+    values = {"udf": dist.abs(), "sdf": dist, "occupancy": (dist < 0).float()}[kind].unsqueeze(-1)
+    return spec, FieldDataset(params, coords, values, labels=(radii > 0.55).long())
+
+
+CFG = TrainConfig(epochs=3, batch_size=4, lr=3e-3, weight_decay=1e-4, queries_per_item=256, seed=0,
+                  log_every=2, val_every=1, schedule="cosine")
+
+
+def test_end_to_end_training_reduces_the_loss_and_reloads(tmp_path: Path) -> None:
+    spec, train = make_toy(24, seed=0)
+    _, val = make_toy(8, seed=1)
+    res = train_nf2vec(train, val, spec, "udf", ENC, DEC, CFG, tmp_path, device="cpu")
+    hist = res["history"]
+    assert [h["epoch"] for h in hist] == [0, 1, 2]
+    assert hist[-1]["train_loss"] < hist[0]["train_loss"]
+    assert hist[-1]["val_loss"] < hist[0]["val_loss"]
+    assert res["best_val_loss"] == min(h["val_loss"] for h in hist)
+    for name in ("last.pt", "best.pt", "history.csv"):
+        assert (tmp_path / name).is_file()
+    assert not list(tmp_path.glob(".*tmp*"))
+    rows = list(csv.DictReader((tmp_path / "history.csv").open()))
+    assert len(rows) == 3 and float(rows[2]["train_loss"]) == pytest.approx(hist[2]["train_loss"])
+
+    enc, dec, meta = load_model(tmp_path / "best.pt")
+    assert meta["field_kind"] == "udf" and meta["arch"] == spec and meta["best_epoch"] == res["best_epoch"]
+    assert not enc.training and not dec.training
+    emb = encode(enc, spec, val.params, batch_size=3)
+    assert emb.shape == (8, 32)
+    ckpt = torch.load(tmp_path / "best.pt", weights_only=True)
+    assert ckpt["epoch"] == res["best_epoch"] + 1
+
+
+def test_shared_coords_and_occupancy(tmp_path: Path) -> None:
+    spec, data = make_toy(8, m=200, kind="occupancy")
+    shared = FieldDataset(data.params, data.coords[0], data.values)
+    cfg = replace(CFG, epochs=1, schedule="onecycle")
+    res = train_nf2vec(shared, None, spec, "occupancy", ENC, DEC, cfg, tmp_path, device="cpu")
+    assert res["best_epoch"] == 0 and (tmp_path / "best.pt").is_file()  # best on train loss without val
+
+
+class _Killed(Exception):
+    pass
+
+
+def test_resume_after_kill_reproduces_the_uninterrupted_run(tmp_path: Path) -> None:
+    spec, train = make_toy(12, seed=0)
+    _, val = make_toy(4, seed=1)
+    cfg = replace(CFG, epochs=4)
+    full = train_nf2vec(train, val, spec, "sdf", ENC, DEC, cfg, tmp_path / "full", device="cpu")
+
+    def kill(epoch: int, row: dict) -> None:
+        if epoch == 1:
+            raise _Killed
+
+    with pytest.raises(_Killed):
+        train_nf2vec(train, val, spec, "sdf", ENC, DEC, cfg, tmp_path / "cut", device="cpu", on_epoch_end=kill)
+    assert torch.load(tmp_path / "cut" / "last.pt", weights_only=True)["epoch"] == 2
+    seen: list[int] = []
+    res = train_nf2vec(train, val, spec, "sdf", ENC, DEC, cfg, tmp_path / "cut", device="cpu",
+                       on_epoch_end=lambda e, r: seen.append(e))
+    assert seen == [2, 3]
+    for a, b in zip(full["history"], res["history"], strict=True):
+        assert a["epoch"] == b["epoch"]
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-6)
+        assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-6)
+    assert res["best_epoch"] == full["best_epoch"]
+    # a finished run resumes to nothing; a different architecture refuses to resume
+    again = train_nf2vec(train, val, spec, "sdf", ENC, DEC, cfg, tmp_path / "cut", device="cpu",
+                         on_epoch_end=lambda e, r: seen.append(e))
+    assert seen == [2, 3] and len(again["history"]) == 4
+    with pytest.raises(ConfigError, match="decoder"):
+        train_nf2vec(train, val, spec, "sdf", ENC, replace(DEC, hidden=8), cfg, tmp_path / "cut", device="cpu")
+
+
+def test_bad_inputs(tmp_path: Path) -> None:
+    spec, data = make_toy(4, m=16)
+    with pytest.raises(BadInputError):
+        FieldDataset(data.params, data.coords[:, :8], data.values)
+    with pytest.raises(BadInputError):
+        FieldDataset(data.params, data.coords, data.values * float("nan"))
+    wrong = FieldDataset(data.params[:, :-1], data.coords, data.values)
+    with pytest.raises(BadInputError):
+        train_nf2vec(wrong, None, spec, "udf", ENC, DEC, CFG, tmp_path, device="cpu")
+    empty = FieldDataset(data.params[:0], data.coords[:0], data.values[:0])
+    with pytest.raises(BadInputError, match="empty"):
+        train_nf2vec(empty, None, spec, "udf", ENC, DEC, CFG, tmp_path, device="cpu")
+    with pytest.raises(ConfigError):
+        TrainConfig(epochs=0)
+    with pytest.raises(BadInputError):
+        load_model(tmp_path / "missing.pt")
