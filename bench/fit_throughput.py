@@ -26,6 +26,7 @@ from nf2vec_core.fitting.engine import FitConfig, FitTargets, fit_chunk  # noqa:
 from nf2vec_core.fitting.targets import pixel_centers  # noqa: E402
 from nf2vec_core.nf.init import init_batch  # noqa: E402
 from nf2vec_core.nf.layout import ArchSpec  # noqa: E402
+from nf2vec_core.runtime import tune_allocator  # noqa: E402
 
 
 def sync(device: torch.device) -> None:
@@ -130,6 +131,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer NFs and steps (smoke test)")
     ap.add_argument("--chunk", type=int, default=0, help="NFs per chunk (0: 32 on CPU, 2048 on GPU)")
     args = ap.parse_args()
+    tune_allocator()
     device = torch.device(args.device)
     chunk = args.chunk or (32 if device.type == "cpu" else 2048)
     gen = torch.Generator().manual_seed(0)

@@ -17,7 +17,8 @@ Items that fail to read (corrupt, empty, degenerate, NaN) are skipped and listed
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -49,7 +50,7 @@ class DatasetParams:
     root: Optional[str] = None            # user's dataset root (real layouts)
     n_per_class: int = 40                 # procedural: shapes per class; real: cap per class (0 = all)
     classes: Optional[list[str]] = None   # subset of classes (None = all)
-    split: SplitParams = field(default_factory=SplitParams)
+    split: SplitParams = dc_field(default_factory=SplitParams)
     resolution: int = 64                  # occupancy voxel grid
     n_queries: int = 16384                # sdf/udf query pool per shape
     n_offgrid: int = 8192                 # off-grid evaluation points per shape
@@ -103,11 +104,15 @@ class ShapeRecord:
 
 def _surface_and_offgrid(inside_fn, surface: np.ndarray, labels: np.ndarray, p: DatasetParams,
                          rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Off-grid occupancy evaluation points (half uniform, half near the surface) and surface samples."""
+    """Off-grid evaluation points (uniform in the cube for occupancy, whose on-grid points are the
+    uniform voxel centres; the near-surface query pool otherwise) and surface samples."""
     from ..fields.sampling import query_pool
 
     k = p.n_offgrid
-    off = query_pool(surface, k, rng=rng).astype(np.float32)
+    if p.field == "occupancy":  # off-grid = same (uniform) distribution as the voxel centres, off the grid
+        off = rng.uniform(-1, 1, size=(k, 3)).astype(np.float32)
+    else:
+        off = query_pool(surface, k, rng=rng).astype(np.float32)
     return {"offgrid_coords": off, "offgrid_values": inside_fn(off).astype(np.uint8),
             "surface": surface[: p.n_surface].astype(np.float32),
             "surface_labels": labels[: p.n_surface].astype(np.int64)}

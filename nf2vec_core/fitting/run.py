@@ -21,6 +21,7 @@ import torch
 from tqdm import tqdm
 
 from ..nf.init import init_batch
+from ..runtime import tune_allocator
 from ..nf.layout import ArchSpec
 from ..store import neural_dataset as store
 from .engine import FitConfig, fit_chunk
@@ -77,6 +78,7 @@ def pick_device(name: str = "auto") -> torch.device:
 def fit_dataset(prepared_dir: Path, out_dir: Path, nf: NFParams, fit: FitParams,
                 part: tuple[int, int] = (0, 1), finalize: bool = True) -> dict:
     """Fit every item of a prepared dataset; returns a summary (also the metrics of the stage)."""
+    tune_allocator()
     data = PreparedData(prepared_dir)
     in_dim, out_dim = data.in_out_dims()
     spec = nf.spec(in_dim, out_dim)
@@ -118,6 +120,13 @@ def fit_dataset(prepared_dir: Path, out_dir: Path, nf: NFParams, fit: FitParams,
         index = store.finalize(out_dir, n_shards, pd.read_csv(Path(prepared_dir) / "rejected.csv"))
         summary.update(summarize_quality(index))
     return summary
+
+
+def merge_parts(prepared_dir: Path, out_dir: Path, fit: FitParams) -> dict:
+    """Finalize a neural dataset whose shards were fitted as separate parts (``--part i/k``)."""
+    n = len(PreparedData(prepared_dir).index)
+    index = store.finalize(out_dir, math.ceil(n / fit.shard_size), pd.read_csv(Path(prepared_dir) / "rejected.csv"))
+    return {"count": len(index), **summarize_quality(index)}
 
 
 def summarize_quality(index: pd.DataFrame) -> dict:

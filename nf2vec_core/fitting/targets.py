@@ -21,15 +21,15 @@ import torch
 from safetensors import safe_open
 
 from ..errors import BadInputError
+from ..fields.occupancy import voxel_centers
 from .engine import FitTargets
 
 LOSS_BY_KIND = {"occupancy": "bce", "sdf": "l1", "udf": "bce", "pixels": "mse"}
 
 
 def voxel_grid_centers(resolution: int) -> torch.Tensor:
-    """Voxel centres of an ``R^3`` grid over ``[-1,1]^3``, ``[R^3, 3]``, index order (x, y, z) C-major."""
-    c = (torch.arange(resolution, dtype=torch.float32) + 0.5) / resolution * 2 - 1
-    return torch.stack(torch.meshgrid(c, c, c, indexing="ij"), dim=-1).reshape(-1, 3)
+    """Voxel centres ``[R^3, 3]`` as a tensor (:func:`nf2vec_core.fields.occupancy.voxel_centers`)."""
+    return torch.from_numpy(voxel_centers(resolution))
 
 
 def pixel_centers(h: int, w: int) -> torch.Tensor:
@@ -83,12 +83,43 @@ class PreparedData:
         return 3, 1
 
 
-def fit_targets(data: PreparedData, start: int, stop: int) -> FitTargets:
-    """Fitting targets for items ``start:stop``."""
+def boundary_voxels(vox: torch.Tensor) -> torch.Tensor:
+    """Voxels ``[n,R,R,R]`` whose 3x3x3 neighbourhood holds both inside and outside voxels."""
+    v = vox.float().unsqueeze(1)
+    dil = torch.nn.functional.max_pool3d(v, 3, 1, 1)
+    ero = -torch.nn.functional.max_pool3d(-v, 3, 1, 1)
+    return (dil != ero).squeeze(1)
+
+
+def occupancy_pool(vox: torch.Tensor, surface_fraction: float, pool_size: int,
+                   gen: torch.Generator) -> FitTargets:
+    """Per-NF pools of voxel centres: ``surface_fraction`` of them drawn among the boundary voxels
+    (where the occupancy changes, so where the IoU is decided), the rest uniformly over the grid.
+    Every point is still a voxel centre: the fit stays on-grid."""
+    n, r = vox.shape[0], vox.shape[-1]
+    flat = vox.reshape(n, -1)
+    n_surf = int(round(surface_fraction * pool_size))
+    weights = boundary_voxels(vox).reshape(n, -1).float() + 1e-12
+    surf = torch.multinomial(weights, n_surf, replacement=True, generator=gen) if n_surf else \
+        torch.empty(n, 0, dtype=torch.long)
+    unif = torch.randint(r ** 3, (n, pool_size - n_surf), generator=gen)
+    idx = torch.cat([surf, unif], dim=1)
+    return FitTargets(voxel_grid_centers(r)[idx], torch.gather(flat, 1, idx).float().unsqueeze(-1))
+
+
+def fit_targets(data: PreparedData, start: int, stop: int, *, surface_fraction: float = 0.0,
+                pool_size: int = 32768, seed: int = 0) -> FitTargets:
+    """Fitting targets for items ``start:stop``.
+
+    Occupancy: all voxel centres (``surface_fraction`` 0), or per-NF pools biased towards the
+    boundary voxels (see :func:`occupancy_pool`), drawn from ``seed``.
+    """
     kind, clip = data.kind, float(data.meta.get("clip", 0.1))
     if kind == "occupancy":
         vox = data.tensor("voxels", start, stop)
         r = vox.shape[-1]
+        if surface_fraction > 0:
+            return occupancy_pool(vox, surface_fraction, pool_size, torch.Generator().manual_seed(seed + start))
         return FitTargets(voxel_grid_centers(r), vox.reshape(vox.shape[0], -1, 1).float())
     if kind == "pixels":
         img = data.tensor("images", start, stop)

@@ -1,0 +1,56 @@
+"""The ``encoder`` and ``decoder`` sections of params.yaml, and the configs they build."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ..decoders.implicit import ImplicitDecoderConfig
+from ..encoders.rows import RowEncoderConfig
+from .losses import LossConfig
+from .trainer import TrainConfig
+
+
+@dataclass(frozen=True)
+class EncoderParams:
+    """Encoder architecture and the encoder-decoder training (``dvc exp run -S encoder.lr=...``).
+
+    ``hidden`` are the per-row Linear+BN+ReLU widths before the embedding layer (paper 000:
+    512, 512, 1024, 1024 and a 1024-d embedding).
+    """
+
+    hidden: tuple[int, ...] = (512, 512, 1024, 1024)
+    embed_dim: int = 1024
+    include_input: bool = False
+    include_output: bool = False
+    lr: float = 1e-4
+    weight_decay: float = 1e-2
+    epochs: int = 100
+    batch_size: int = 16
+    queries_per_item: int = 4096
+    grid_queries: int = 4096           # occupancy: voxel centres added to each item's query pool
+    schedule: Literal["onecycle", "cosine", "constant"] = "onecycle"
+    occupancy_loss: Literal["bce", "focal"] = "bce"
+    seed: int = 0
+
+    def encoder_config(self) -> RowEncoderConfig:
+        return RowEncoderConfig(hidden=tuple(self.hidden), embed_dim=self.embed_dim,
+                                include_input=self.include_input, include_output=self.include_output)
+
+    def train_config(self, clip: float) -> TrainConfig:
+        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                           weight_decay=self.weight_decay, queries_per_item=self.queries_per_item,
+                           seed=self.seed, schedule=self.schedule,
+                           loss=LossConfig(clip=clip, occupancy_loss=self.occupancy_loss))
+
+
+@dataclass(frozen=True)
+class DecoderParams:
+    """Implicit decoder (paper 000: 5 hidden layers of 512, skip connection halfway)."""
+
+    hidden: int = 512
+    layers: int = 5
+    pe_freqs: int = 8
+    skip: bool = True
+
+    def config(self) -> ImplicitDecoderConfig:
+        return ImplicitDecoderConfig(hidden=self.hidden, layers=self.layers, pe_freqs=self.pe_freqs, skip=self.skip)

@@ -1,0 +1,45 @@
+"""Train nf2vec (encoder + implicit decoder) on a neural dataset; best checkpoint on validation.
+
+Runs under torchrun too:  torchrun --nproc_per_node 2 stages/train_encoder.py --dataset shapes
+"""
+from __future__ import annotations
+
+import pandas as pd
+from _common import ROOT, parser, params, run
+
+from nf2vec_core.config import load_section
+from nf2vec_core.fitting.targets import PreparedData
+from nf2vec_core.store.io import write_csv, write_json
+from nf2vec_core.store.neural_dataset import NeuralDataset
+from nf2vec_core.train import distributed as D
+from nf2vec_core.train.data import field_dataset
+from nf2vec_core.train.params import DecoderParams, EncoderParams
+from nf2vec_core.train.trainer import train_nf2vec
+
+
+def main() -> None:
+    ap = parser(__doc__)
+    ap.add_argument("--dataset", required=True)
+    args = ap.parse_args()
+    p = params(args)
+    enc = load_section(p, "encoder", EncoderParams)
+    dec = load_section(p, "decoder", DecoderParams)
+    prepared = PreparedData(ROOT / "data" / "prepared" / args.dataset)
+    neural = NeuralDataset(ROOT / "data" / "neural" / args.dataset)
+    train = field_dataset(prepared, neural, neural.split_rows("train"), n_grid=enc.grid_queries, seed=enc.seed)
+    val = field_dataset(prepared, neural, neural.split_rows("val"), n_grid=enc.grid_queries, seed=enc.seed + 1)
+    out = ROOT / "models" / args.dataset
+    res = train_nf2vec(train, val, neural.spec, prepared.kind, enc.encoder_config(), dec.config(),
+                       enc.train_config(float(prepared.meta.get("clip", 0.1))), out)
+    if D.is_main_process():
+        hist = pd.DataFrame(res["history"])
+        write_csv(ROOT / "plots" / f"train_{args.dataset}.csv", hist)
+        write_json(ROOT / "metrics" / f"train_{args.dataset}.json",
+                   {"best_epoch": int(res["best_epoch"]), "best_val_loss": float(res["best_val_loss"]),
+                    "final_train_loss": float(hist["train_loss"].iloc[-1]),
+                    "seconds": round(float(hist["seconds"].sum()), 1)})
+    D.cleanup()
+
+
+if __name__ == "__main__":
+    run(main)
