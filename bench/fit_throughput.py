@@ -6,7 +6,10 @@ Settings (issue "neural datasets at scale"; paper 004 measures its JAX library o
     image per step, 64..2,048 NFs in flight;
   * occupancy: the same SIREN on 3-D points, 2,048 points per step, 64..2,048 NFs in flight.
 Prints NF-steps/s, the speedup, achieved GFLOP/s (matmul FLOPs of forward + backward) and the
-fraction of a matmul peak measured here first. The last line is one JSON object.
+fraction of a matmul peak measured here first; for SIREN 3x32 also the rate of the readable eager
+fused step (``engine.siren_loss_and_grad``, the "before" figure) and the first-call (compile) time
+of the fast step (``fitting.fast_siren``). The last line is one JSON object. Timings on a shared
+machine mean little unless nothing else runs (2-thread OpenMP collapses under CPU contention).
 
     python bench/fit_throughput.py [--quick] [--device cuda]
 """
@@ -22,6 +25,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from nf2vec_core.fitting import engine, fast_siren  # noqa: E402
 from nf2vec_core.fitting.engine import FitConfig, FitTargets, fit_chunk  # noqa: E402
 from nf2vec_core.fitting.targets import pixel_centers  # noqa: E402
 from nf2vec_core.nf.init import init_batch  # noqa: E402
@@ -76,13 +80,16 @@ def naive_model(spec: ArchSpec, theta: torch.Tensor) -> torch.nn.Module:
 
 
 def naive_rate(spec, targets: FitTargets, steps: int, points: int, device) -> float:
-    """NF-steps/s of the sequential loop: one nn.Module and one torch.optim.Adam per NF."""
+    """NF-steps/s of the sequential loop: one nn.Module and one torch.optim.Adam per NF.
+
+    NF 0 is fitted once first, untimed, as a warm-up (first-call allocations, Adam's lazy state,
+    thread-pool start), so short runs are not dominated by it.
+    """
     n = targets.values.shape[0]
     theta0 = init_batch(spec, n, mode="shared", seed=0)
     gen = torch.Generator().manual_seed(0)
-    sync(device)
-    t = time.perf_counter()
-    for i in range(n):
+
+    def fit_one(i: int) -> None:
         model = naive_model(spec, theta0[i]).to(device)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         for _ in range(steps):
@@ -92,15 +99,36 @@ def naive_rate(spec, targets: FitTargets, steps: int, points: int, device) -> fl
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+
+    fit_one(0)  # warm-up, not timed
+    sync(device)
+    t = time.perf_counter()
+    for i in range(n):
+        fit_one(i)
     sync(device)
     return n * steps / (time.perf_counter() - t)
 
 
-def batched_rate(spec, targets: FitTargets, cfg: FitConfig, device) -> float:
+def batched_rate(spec, targets: FitTargets, cfg: FitConfig, device, *, reference: bool = False) -> float:
+    """NF-steps/s of :func:`fit_chunk` over all NFs, chunk by chunk (after an untimed warm-up).
+
+    ``reference=True`` runs the fused backend with the readable eager step
+    (``engine.siren_loss_and_grad``) instead of the fast one (the "before" figure).
+    """
+    fast_step = engine.fast_siren_loss_and_grad
+    if reference:
+        engine.fast_siren_loss_and_grad = engine.siren_loss_and_grad
+    try:
+        return _batched_rate(spec, targets, cfg, device)
+    finally:
+        engine.fast_siren_loss_and_grad = fast_step
+
+
+def _batched_rate(spec, targets: FitTargets, cfg: FitConfig, device) -> float:
     n = targets.values.shape[0]
     theta0 = init_batch(spec, n, mode="shared", seed=0).to(device)
     fit_chunk(spec, theta0[: cfg.chunk_size], _slice(targets, 0, cfg.chunk_size),
-              FitConfig(**{**cfg.__dict__, "steps": 2}))  # warm-up
+              FitConfig(**{**cfg.__dict__, "steps": 2}))  # warm-up (compiles the fast kernels)
     sync(device)
     t = time.perf_counter()
     for a in range(0, n, cfg.chunk_size):
@@ -129,16 +157,28 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--quick", action="store_true", help="fewer NFs and steps (smoke test)")
-    ap.add_argument("--chunk", type=int, default=0, help="NFs per chunk (0: 32 on CPU, 2048 on GPU)")
+    ap.add_argument("--chunk", type=int, default=0, help="NFs per chunk (0: 16 on CPU, 2048 on GPU)")
     args = ap.parse_args()
     tune_allocator()
     device = torch.device(args.device)
-    chunk = args.chunk or (32 if device.type == "cpu" else 2048)
+    chunk = args.chunk or (16 if device.type == "cpu" else 2048)
     gen = torch.Generator().manual_seed(0)
     peak = matmul_peak(device)
     print(f"device {device} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads), "
           f"torch {torch.__version__}; matmul peak {peak:.1f} GFLOP/s")
     res: dict = {"device": str(device), "threads": torch.get_num_threads(), "matmul_peak_gflops": round(peak, 1)}
+
+    # 0. first-call cost of the fast fused step (torch.compile of its kernels; cached on disk after)
+    spec0 = ArchSpec("siren", in_dim=3, out_dim=1, hidden=32, depth=3)
+    th0 = init_batch(spec0, 2, mode="shared", seed=0).to(device)
+    t = time.perf_counter()
+    fit_chunk(spec0, th0, FitTargets(torch.rand(64, 3, device=device), torch.rand(2, 64, 1, device=device)),
+              FitConfig(steps=1, points_per_step=0, loss="bce"))
+    sync(device)
+    first = time.perf_counter() - t
+    kernels = "compiled" if fast_siren.kernels_for(th0).compiled else "eager"
+    print(f"fast fused step: {kernels} kernels, first call {first:.1f} s (compile; later calls reuse it)")
+    res["fast_step"] = {"kernels": kernels, "first_call_s": round(first, 2)}
 
     # 1. naive loop vs batched engine, SIREN 3x32, 2048 points per step
     spec3 = ArchSpec("siren", in_dim=3, out_dim=1, hidden=32, depth=3)
@@ -148,13 +188,17 @@ def main() -> None:
     t_occ = occupancy_targets(n_batched, 8192, device, gen)
     naive = naive_rate(spec3, _slice(t_occ, 0, n_naive), steps, 2048, device)
     cfg = FitConfig(steps=steps, points_per_step=2048, chunk_size=chunk, loss="bce")
+    reference = batched_rate(spec3, t_occ, cfg, device, reference=True)
     batched = batched_rate(spec3, t_occ, cfg, device)
     f3 = flops_per_nf_step(spec3, 2048)
     print(f"SIREN 3x32, 2048 pts/step: naive {naive:8.1f} NF-steps/s | batched {batched:8.1f} NF-steps/s | "
           f"speedup {batched / naive:5.2f}x | batched {batched * f3 / 1e9:.1f} GFLOP/s "
-          f"({100 * batched * f3 / 1e9 / peak:.0f}% of peak)")
+          f"({100 * batched * f3 / 1e9 / peak:.0f}% of peak)\n"
+          f"  reference (eager fused step, before): {reference:8.1f} NF-steps/s ({reference / naive:4.2f}x naive)")
     res["siren3x32"] = {"naive_nf_steps_per_s": round(naive, 1), "batched_nf_steps_per_s": round(batched, 1),
-                        "speedup": round(batched / naive, 2), "batched_gflops": round(batched * f3 / 1e9, 2)}
+                        "speedup": round(batched / naive, 2), "batched_gflops": round(batched * f3 / 1e9, 2),
+                        "reference_fused_nf_steps_per_s": round(reference, 1),
+                        "reference_speedup": round(reference / naive, 2)}
 
     # 2./3. the paper-004 settings, SIREN with two sine layers of width 32, across NFs in flight
     spec_img = ArchSpec("siren", in_dim=2, out_dim=1, hidden=32, depth=2)

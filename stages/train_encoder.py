@@ -13,7 +13,8 @@ from nf2vec_core.store.io import write_csv, write_json
 from nf2vec_core.store.neural_dataset import NeuralDataset
 from nf2vec_core.train import distributed as D
 from nf2vec_core.train.data import field_dataset
-from nf2vec_core.train.params import DecoderParams, EncoderParams
+from nf2vec_core.decoders.implicit import ImplicitDecoderConfig
+from nf2vec_core.train.params import EncoderParams
 from nf2vec_core.train.trainer import train_nf2vec
 
 
@@ -23,13 +24,13 @@ def main() -> None:
     args = ap.parse_args()
     p = params(args)
     enc = load_section(p, "encoder", EncoderParams)
-    dec = load_section(p, "decoder", DecoderParams)
+    dec = load_section(p, "decoder", ImplicitDecoderConfig)
     prepared = PreparedData(ROOT / "data" / "prepared" / args.dataset)
     neural = NeuralDataset(ROOT / "data" / "neural" / args.dataset)
     train = field_dataset(prepared, neural, neural.split_rows("train"), n_grid=enc.grid_queries, seed=enc.seed)
     val = field_dataset(prepared, neural, neural.split_rows("val"), n_grid=enc.grid_queries, seed=enc.seed + 1)
     out = ROOT / "models" / args.dataset
-    res = train_nf2vec(train, val, neural.spec, prepared.kind, enc.encoder_config(), dec.config(),
+    res = train_nf2vec(train, val, neural.spec, prepared.kind, enc.encoder_config(), dec,
                        enc.train_config(float(prepared.meta.get("clip", 0.1))), out)
     if D.is_main_process():
         hist = pd.DataFrame(res["history"])

@@ -26,6 +26,27 @@ TINY = {
     "fit.points_per_step": 512,
     "fit.chunk_size": 8,
     "fit.shard_size": 16,
+    "encoder.hidden": [32, 32],
+    "encoder.embed_dim": 32,
+    "encoder.epochs": 2,
+    "encoder.batch_size": 8,
+    "encoder.queries_per_item": 256,
+    "encoder.grid_queries": 512,
+    "decoder.hidden": 32,
+    "decoder.layers": 2,
+    "classifier.hidden": [32],
+    "classifier.epochs": 3,
+    "classifier.batch_size": 8,
+    "reconstruct.n_examples": 3,
+    "reconstruct.n_figure": 2,
+    "reconstruct.resolution": 16,
+    "reconstruct.n_points": 256,
+    "reconstruct.interpolation_steps": 3,
+    "pointnet.epochs": 1,
+    "pointnet.batch_size": 8,
+    "timing.pointnet_points": 128,
+    "timing.points": [256, 512],
+    "timing.repeats": 2,
 }
 
 
@@ -68,17 +89,28 @@ def test_repro_produces_metrics(tiny_repo):
     index = (work / "data" / "neural" / "shapes" / "index.csv").read_text().splitlines()
     assert len(index) == fit["count"] + 1
     assert (work / "dvc.lock").exists()
+    cls = json.loads((work / "metrics" / "classify_shapes.json").read_text())
+    assert 0.0 <= cls["accuracy"] <= 1.0 and cls["n_test"] > 0
+    ret = json.loads((work / "metrics" / "retrieval_shapes.json").read_text())
+    assert {"map@1", "hit@1", "precision@5"} <= set(ret)
+    rec = json.loads((work / "metrics" / "reconstruct_shapes.json").read_text())
+    assert rec["nf_chamfer"] >= 0 and 0 <= rec["nf2vec_fscore"] <= 1
+    base = json.loads((work / "metrics" / "baselines_shapes.json").read_text())
+    assert 0 <= base["pointnet_accuracy"] <= 1 and base["nf2vec_encode_classify_ms"] > 0
+    for png in ("confusion_shapes", "tsne_shapes", "reconstruct_shapes", "interpolation_shapes", "timing_shapes"):
+        assert (work / "plots" / f"{png}.png").stat().st_size > 1000
+    assert "nf2vec classification accuracy" in (work / "reports" / "summary.md").read_text()
 
 
 def test_exp_run_with_set_param_and_metrics_diff(tiny_repo):
     work, env = tiny_repo
     _run(["git", "add", "-A"], work, env)
     _run(["git", "commit", "-qm", "lock"], work, env)
-    _run([sys.executable, "-m", "dvc", "exp", "run", "-S", "fit.steps=10"], work, env)
+    _run([sys.executable, "-m", "dvc", "exp", "run", "-S", "encoder.lr=0.003"], work, env)
     out = _run([sys.executable, "-m", "dvc", "exp", "show", "--json"], work, env)
-    assert "fit.steps" in out or "steps" in out
-    diff = _run([sys.executable, "-m", "dvc", "metrics", "diff", "--json"], work, env)
-    assert "fit_shapes" in diff or diff.strip() in ("{}", "")
+    assert "0.003" in out
+    diff = json.loads(_run([sys.executable, "-m", "dvc", "metrics", "diff", "--json"], work, env) or "{}")
+    assert any("train_shapes" in k for k in diff)           # the experiment changed the encoder metrics
 
 
 def test_remote_push_pull_roundtrip(tiny_repo, tmp_path):

@@ -56,6 +56,7 @@ class DatasetParams:
     n_offgrid: int = 8192                 # off-grid evaluation points per shape
     n_surface: int = 4096                 # surface samples per shape (Chamfer, PointNet, parts)
     clip: float = 0.1                     # UDF/SDF clipping threshold
+    sign_resolution: int = 128            # flood-fill grid deciding SDF signs of non-watertight meshes
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -169,7 +170,7 @@ def _mesh_fields(path: Path, p: DatasetParams, rng: np.random.Generator) -> dict
     import trimesh
 
     from ..fields.normalize import apply_normalization, normalize_points
-    from ..fields.sdf import sdf_from_mesh
+    from ..fields.sdf import sdf_function
     from .readers import read_mesh
 
     mesh = read_mesh(path)
@@ -178,7 +179,7 @@ def _mesh_fields(path: Path, p: DatasetParams, rng: np.random.Generator) -> dict
     tm = trimesh.Trimesh(verts, mesh.faces, process=False)
     surface, _ = trimesh.sample.sample_surface(tm, max(p.n_surface, 2048), seed=int(rng.integers(1 << 31)))
     labels = -np.ones(len(surface), dtype=np.int64)
-    sdf_fn = lambda q: sdf_from_mesh(verts, mesh.faces, q)  # noqa: E731
+    sdf_fn = sdf_function(verts, mesh.faces, fill_resolution=p.sign_resolution)
     return _fields_from_sdf_fn(sdf_fn, np.asarray(surface, dtype=np.float32), labels, p, rng)
 
 

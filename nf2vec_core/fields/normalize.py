@@ -1,5 +1,10 @@
 """Normalisation to the canonical frame: bounding box centred at the origin, largest half-extent
-0.9 (inside ``[-1,1]^3`` with a margin), or a bounding sphere."""
+0.9 (inside ``[-1,1]^3`` with a 0.1 margin), or a bounding sphere of a given radius.
+
+Every function returns ``(normalised, center, scale)`` with ``normalised = (points - center) * scale``;
+apply the same ``(center, scale)`` to other data of the shape (mesh vertices, surface samples) with
+:func:`apply_normalization`.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -7,13 +12,19 @@ import numpy as np
 from ..errors import BadInputError
 
 
-def normalize_points(points: np.ndarray, half_extent: float = 0.9) -> tuple[np.ndarray, np.ndarray, float]:
-    """``(normalised points, center, scale)`` with ``normalised = (points - center) * scale``."""
+def _validated(points: np.ndarray) -> np.ndarray:
     pts = np.asarray(points, dtype=np.float64)
     if pts.ndim != 2 or pts.shape[1] != 3 or len(pts) == 0:
         raise BadInputError(None, f"expected a non-empty [N,3] point array, got shape {pts.shape}")
     if not np.isfinite(pts).all():
         raise BadInputError(None, "points contain NaN/inf")
+    return pts
+
+
+def normalize_points(points: np.ndarray, half_extent: float = 0.9) -> tuple[np.ndarray, np.ndarray, float]:
+    """Bounding-box normalisation of ``points [N,3]``: bbox centre -> origin, largest half-extent ->
+    ``half_extent``. Returns ``(normalised [N,3] f64, center [3], scale)``."""
+    pts = _validated(points)
     lo, hi = pts.min(0), pts.max(0)
     extent = float((hi - lo).max()) / 2
     if extent <= 0:
@@ -24,8 +35,9 @@ def normalize_points(points: np.ndarray, half_extent: float = 0.9) -> tuple[np.n
 
 
 def normalize_to_unit_sphere(points: np.ndarray, radius: float = 0.9) -> tuple[np.ndarray, np.ndarray, float]:
-    """Centroid-free variant: bbox centre at the origin, farthest point at ``radius``."""
-    pts = np.asarray(points, dtype=np.float64)
+    """Bounding-sphere normalisation: bbox centre -> origin, farthest point at distance ``radius``.
+    Returns ``(normalised [N,3] f64, center [3], scale)``."""
+    pts = _validated(points)
     center = (pts.min(0) + pts.max(0)) / 2
     r = float(np.linalg.norm(pts - center, axis=1).max())
     if r <= 0:
@@ -34,4 +46,5 @@ def normalize_to_unit_sphere(points: np.ndarray, radius: float = 0.9) -> tuple[n
 
 
 def apply_normalization(points: np.ndarray, center: np.ndarray, scale: float) -> np.ndarray:
+    """``(points - center) * scale`` as float64 ``[N,3]``."""
     return (np.asarray(points, dtype=np.float64) - center) * scale

@@ -1,17 +1,94 @@
-"""Occupancy: voxel centres of the ``R^3`` grid over ``[-1,1]^3`` and voxelisation by an inside test."""
+"""Occupancy: voxel centres of the ``R^3`` grid over ``[-1,1]^3``, voxelisation by an inside test
+(a solid, not a surface shell), nearest-voxel lookup, and the on-grid / off-grid evaluation sets of
+paper 004 §3.2 (off-grid points lie between voxel centres; their occupancy comes from the shape).
+
+Voxel ``(i, j, k)`` covers ``[-1 + 2i/R, -1 + 2(i+1)/R] x ...`` (axes x, y, z) and has centre
+``-1 + (2i + 1)/R``; flattened arrays are C-ordered over ``(i, j, k)``.
+"""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Union
 
 import numpy as np
+import trimesh
+
+from ..errors import BadInputError
+
+InsideSource = Union[Callable[[np.ndarray], np.ndarray], trimesh.Trimesh, tuple]
 
 
 def voxel_centers(resolution: int) -> np.ndarray:
     """Voxel centres ``[R^3, 3]`` (float32), index order (x, y, z) C-major."""
+    if resolution < 1:
+        raise BadInputError(None, f"voxel resolution must be >= 1, got {resolution}")
     c = (np.arange(resolution, dtype=np.float32) + 0.5) / resolution * 2 - 1
     return np.stack(np.meshgrid(c, c, c, indexing="ij"), axis=-1).reshape(-1, 3)
 
 
-def voxelize(inside: Callable[[np.ndarray], np.ndarray], resolution: int = 64) -> np.ndarray:
-    """Boolean voxels ``[R,R,R]``: the inside test at every voxel centre (a solid, not a shell)."""
+def as_inside_fn(source: InsideSource, **sign_kw) -> Callable[[np.ndarray], np.ndarray]:
+    """An inside test ``[M,3] -> bool [M]`` from a mesh (``trimesh.Trimesh`` or ``(vertices, faces)``,
+    sign by :func:`nf2vec_core.fields.sdf.inside_function`, ``sign_kw`` passed on) or a callable that
+    returns either booleans (inside) or signed distances (inside where ``< 0``)."""
+    if isinstance(source, trimesh.Trimesh):
+        source = (source.vertices, source.faces)
+    if isinstance(source, tuple):
+        from .sdf import inside_function  # local: sdf imports this module
+
+        return inside_function(*source, **sign_kw)
+    if not callable(source):
+        raise BadInputError(None, f"voxelize: expected a mesh or a callable, got {type(source).__name__}")
+
+    def inside(q: np.ndarray) -> np.ndarray:
+        out = np.asarray(source(q))
+        return out if out.dtype == bool else out < 0
+
+    return inside
+
+
+def voxelize(source: InsideSource, resolution: int = 64, **sign_kw) -> np.ndarray:
+    """Boolean voxels ``[R,R,R]``: the inside test (see :func:`as_inside_fn`) at every voxel centre."""
+    inside = as_inside_fn(source, **sign_kw)
     return np.asarray(inside(voxel_centers(resolution)), dtype=bool).reshape((resolution,) * 3)
+
+
+def occupancy_from_voxels(voxels: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Occupancy ``bool [M]`` of ``queries [M,3]``: the value of the voxel containing each point (the
+    nearest voxel centre); points outside ``[-1,1]^3`` take the nearest border voxel."""
+    vox = np.asarray(voxels, dtype=bool)
+    if vox.ndim != 3 or len(set(vox.shape)) != 1:
+        raise BadInputError(None, f"voxels must be a cubic [R,R,R] grid, got {vox.shape}")
+    r = vox.shape[0]
+    q = np.asarray(queries, dtype=np.float64).reshape(-1, 3)
+    idx = np.clip(np.floor((q + 1) / 2 * r).astype(np.int64), 0, r - 1)
+    return vox[idx[:, 0], idx[:, 1], idx[:, 2]]
+
+
+def offgrid_points(resolution: int, n: int, rng: np.random.Generator | int | None = None,
+                   min_offset: float = 0.25) -> np.ndarray:
+    """``n`` points ``[n,3]`` (float32) between voxel centres: a uniformly drawn voxel's centre plus
+    a jitter in ``[-h, h]^3`` (``h`` = half a voxel), each point at least ``min_offset * h`` away
+    from its voxel centre along the largest-offset axis, so no point falls back onto the grid."""
+    rng = np.random.default_rng(0 if rng is None else rng)
+    centers = voxel_centers(resolution)
+    h = 1.0 / resolution
+    base = centers[rng.integers(0, len(centers), n)].astype(np.float64)
+    jitter = rng.uniform(-1, 1, size=(n, 3))
+    far = np.abs(jitter).max(1, keepdims=True)
+    # rescale |jitter|_inf from [0, 1] to [min_offset, 1] (direction kept)
+    scale = (min_offset + (1 - min_offset) * far) / np.maximum(far, 1e-12)
+    return (base + jitter * scale * h).astype(np.float32)
+
+
+def occupancy_eval_sets(inside_fn: InsideSource, resolution: int = 64, n_off: int = 100_000,
+                        rng: np.random.Generator | int | None = None, **sign_kw) -> dict[str, np.ndarray]:
+    """On-grid and off-grid occupancy ground truth (paper 004 §3.2), both from the shape itself.
+
+    Returns ``{"on_points": [R^3,3] f32 (voxel centres), "on_occupancy": bool [R^3],
+    "off_points": [n_off,3] f32 (:func:`offgrid_points`), "off_occupancy": bool [n_off]}``.
+    ``inside_fn``: anything :func:`as_inside_fn` accepts.
+    """
+    inside = as_inside_fn(inside_fn, **sign_kw)
+    on = voxel_centers(resolution)
+    off = offgrid_points(resolution, n_off, rng)
+    return {"on_points": on, "on_occupancy": np.asarray(inside(on), dtype=bool),
+            "off_points": off, "off_occupancy": np.asarray(inside(off), dtype=bool)}

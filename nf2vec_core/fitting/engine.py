@@ -5,7 +5,10 @@ is a batched matmul over the ``n`` NFs, and Adam runs on the whole tensor at onc
 
 * ``fused``: SIREN only. Forward and backward are written out by hand (``baddbmm``/``bmm`` and
   in-place elementwise ops; the loss gradient is closed-form), with no autograd graph: about 3-4x
-  fewer passes over memory than autograd and no per-op bookkeeping.
+  fewer passes over memory than autograd and no per-op bookkeeping. :func:`siren_loss_and_grad`
+  is the readable version; the engine runs :func:`.fast_siren.fast_siren_loss_and_grad`, the same
+  maths with ``w0`` folded into the weights, one compiled sin+cos kernel per layer and reused
+  buffers (about 2x faster on CPU).
 * ``autograd``: any family, through :func:`nf2vec_core.nf.functional.forward` and autograd. It is
   the reference the fused path is tested against.
 
@@ -23,6 +26,7 @@ import torch
 from ..nf.functional import forward as nf_forward
 from ..nf.functional import unflatten
 from ..nf.layout import ArchSpec, trainable_mask
+from .fast_siren import fast_siren_loss_and_grad
 
 Loss = Literal["mse", "bce", "l1"]
 
@@ -41,7 +45,16 @@ class FitConfig:
     beta2: float = 0.999
     eps: float = 1e-8
     weight_decay: float = 0.0
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+    lr_final: float = 0.1                # cosine: final lr as a fraction of ``lr``
     seed: int = 0
+
+    def lr_at(self, step: int) -> float:
+        """Learning rate of step ``step`` (0-based)."""
+        if self.lr_schedule == "constant" or self.steps <= 1:
+            return self.lr
+        t = step / (self.steps - 1)
+        return self.lr * (self.lr_final + (1 - self.lr_final) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
 @dataclass
@@ -167,6 +180,7 @@ class BatchedAdam:
 
     def step(self, theta: torch.Tensor, grad: torch.Tensor) -> None:
         c = self.cfg
+        lr = c.lr_at(self.t)
         self.t += 1
         if c.weight_decay:
             grad.add_(theta, alpha=c.weight_decay)
@@ -177,7 +191,7 @@ class BatchedAdam:
         bc1 = 1 - c.beta1 ** self.t
         bc2 = 1 - c.beta2 ** self.t
         denom = self.v.sqrt().div_(math.sqrt(bc2)).add_(c.eps)
-        theta.addcdiv_(self.m, denom, value=-c.lr / bc1)
+        theta.addcdiv_(self.m, denom, value=-lr / bc1)
 
 
 def frozen_index(spec: ArchSpec, device: torch.device) -> torch.Tensor | None:
@@ -197,9 +211,13 @@ def sample_batch(targets: FitTargets, m: int, gen: torch.Generator | None) -> tu
         return targets.coords, targets.values
     n = targets.values.shape[0]
     idx = torch.randint(pool, (n, m), generator=gen, device="cpu").to(targets.values.device)
-    rows = torch.arange(n, device=idx.device).unsqueeze(1)
-    coords = targets.coords[idx] if targets.shared_coords else targets.coords[rows, idx]
-    return coords, targets.values[rows, idx]
+    # index_select on flattened rows: same result as values[rows, idx], ~3x faster on CPU
+    flat = (idx + (torch.arange(n, device=idx.device) * pool).unsqueeze(1)).view(-1)
+    if targets.shared_coords:
+        coords = targets.coords[idx]
+    else:
+        coords = targets.coords.reshape(n * pool, -1).index_select(0, flat).view(n, m, -1)
+    return coords, targets.values.reshape(n * pool, -1).index_select(0, flat).view(n, m, -1)
 
 
 def fit_chunk(spec: ArchSpec, theta0: torch.Tensor, targets: FitTargets, cfg: FitConfig,
@@ -210,7 +228,7 @@ def fit_chunk(spec: ArchSpec, theta0: torch.Tensor, targets: FitTargets, cfg: Fi
     every step (progress bars). Runs on the device of ``theta0``.
     """
     backend = resolve_backend(spec, cfg.backend)
-    step_fn = siren_loss_and_grad if backend == "fused" else autograd_loss_and_grad
+    step_fn = fast_siren_loss_and_grad if backend == "fused" else autograd_loss_and_grad
     theta = theta0.detach().clone().contiguous()
     grad = torch.zeros_like(theta)
     opt = BatchedAdam(theta, cfg, frozen_index(spec, theta.device))

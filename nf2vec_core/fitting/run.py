@@ -52,6 +52,8 @@ class FitParams:
 
     steps: int = 500
     lr: float = 1e-3
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+    lr_final: float = 0.1
     points_per_step: int = 2048
     chunk_size: int = 32
     shard_size: int = 256
@@ -63,7 +65,8 @@ class FitParams:
     device: str = "auto"
 
     def engine_config(self, kind: str) -> FitConfig:
-        return FitConfig(steps=self.steps, lr=self.lr, points_per_step=self.points_per_step,
+        return FitConfig(steps=self.steps, lr=self.lr, lr_schedule=self.lr_schedule, lr_final=self.lr_final,
+                         points_per_step=self.points_per_step,
                          chunk_size=self.chunk_size, loss=self.loss or LOSS_BY_KIND[kind],
                          backend=self.backend, seed=self.seed)
 

@@ -1,10 +1,10 @@
-"""The ``encoder`` and ``decoder`` sections of params.yaml, and the configs they build."""
+"""The ``encoder`` section of params.yaml and the configs it builds (the ``decoder`` section is
+:class:`nf2vec_core.decoders.implicit.ImplicitDecoderConfig` itself)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
 
-from ..decoders.implicit import ImplicitDecoderConfig
 from ..encoders.rows import RowEncoderConfig
 from .losses import LossConfig
 from .trainer import TrainConfig
@@ -41,16 +41,3 @@ class EncoderParams:
                            weight_decay=self.weight_decay, queries_per_item=self.queries_per_item,
                            seed=self.seed, schedule=self.schedule,
                            loss=LossConfig(clip=clip, occupancy_loss=self.occupancy_loss))
-
-
-@dataclass(frozen=True)
-class DecoderParams:
-    """Implicit decoder (paper 000: 5 hidden layers of 512, skip connection halfway)."""
-
-    hidden: int = 512
-    layers: int = 5
-    pe_freqs: int = 8
-    skip: bool = True
-
-    def config(self) -> ImplicitDecoderConfig:
-        return ImplicitDecoderConfig(hidden=self.hidden, layers=self.layers, pe_freqs=self.pe_freqs, skip=self.skip)

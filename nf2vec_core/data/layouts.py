@@ -1,0 +1,225 @@
+"""Dataset layouts on disk -> sorted lists of :class:`Item` (id, path, class, split, extra).
+
+Supported layouts (``root`` is the folder named below as ``.``):
+
+* **ModelNet10/40** -- ``./<class>/<split>/<class>_XXXX.off``; also the flat ``./<class>/*.off``
+  (no split folders, e.g. the repository's sample data), whose items get split ``"unknown"``.
+* **ShapeNetCore** -- v1 ``./<synset>/<id>/model.obj``, v2 ``./<synset>/<id>/models/model_normalized.obj``;
+  also a flat one-class folder ``./<id>/model.obj`` (class from the ``class_name`` argument).
+* **Manifold40** -- ``./<class>/<split>/*.obj``.
+* **ShapeNet10 / ScanNet10 point clouds** -- ``./<class>/<split>/*.ply``.
+* **ShapeNet-Part** (``shapenetcore_partanno_segmentation_benchmark_v0``) -- ``./<synset>/points/*.pts``
+  with ``./<synset>/points_label/*.seg``, ``./synsetoffset2category.txt`` and
+  ``./train_test_split/shuffled_{train,val,test}_file_list.json``.
+
+Conventions: ``Item.id`` is unique within a scan (the path relative to ``root`` without the
+suffix, or ``<synset>/<model id>`` for ShapeNet); lists are sorted by id; split folder names
+``train/training``, ``val/valid/validation``, ``test/testing`` map to ``train``/``val``/``test``
+and anything absent to ``"unknown"``, which :func:`split_items` resolves deterministically.
+Hidden files/folders and ``__MACOSX`` debris are ignored. A root with no recognised file raises
+:class:`~nf2vec_core.errors.BadInputError` naming the root and the expected layout.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+
+from ..errors import BadInputError, ConfigError
+
+SPLITS = ("train", "val", "test")
+UNKNOWN = "unknown"
+_SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
+                  "test": "test", "testing": "test"}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One dataset item: unique ``id``, file ``path``, ``class_name``, ``split`` and layout ``extra`` data."""
+
+    id: str
+    path: Path
+    class_name: str
+    split: str
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+# ----------------------------------------------------------------------- helpers
+def _root(root: str | Path) -> Path:
+    root = Path(root)
+    if not root.is_dir():
+        raise BadInputError(root, "dataset root not found (not a directory)")
+    return root
+
+
+def _visible(path: Path, root: Path) -> bool:
+    return not any(p.startswith(".") or p == "__MACOSX" for p in path.relative_to(root).parts)
+
+
+def _require(items: list[Item], root: Path, expected: str) -> list[Item]:
+    """Sort by id; raise on an empty scan or duplicate ids."""
+    if not items:
+        raise BadInputError(root, f"no recognised files: expected {expected}")
+    items = sorted(items, key=lambda it: it.id)
+    dup = next((a.id for a, b in zip(items, items[1:]) if a.id == b.id), None)
+    if dup is not None:
+        raise BadInputError(root, f"duplicate item id {dup!r}")
+    return items
+
+
+def _class_split_files(root: str | Path, suffix: str, expected: str) -> list[Item]:
+    """``<class>/<split>/*<suffix>`` (split from the folder name) or ``<class>/*<suffix>`` (split unknown)."""
+    root = _root(root)
+    items = []
+    for pattern in (f"*/*/*{suffix}", f"*/*{suffix}"):
+        for path in root.glob(pattern):
+            if not path.is_file() or not _visible(path, root):
+                continue
+            rel = path.relative_to(root)
+            split = _SPLIT_ALIASES.get(rel.parts[1].lower(), UNKNOWN) if len(rel.parts) == 3 else UNKNOWN
+            items.append(Item(rel.with_suffix("").as_posix(), path, rel.parts[0], split))
+    return _require(items, root, expected)
+
+
+# ---------------------------------------------------------------------- scanners
+def scan_modelnet(root: str | Path) -> list[Item]:
+    """ModelNet10/40: ``<class>/<split>/<class>_XXXX.off``, or flat ``<class>/*.off`` (split ``"unknown"``).
+
+    Ids are ``<class>/<split>/<stem>`` (or ``<class>/<stem>`` when flat).
+    """
+    return _class_split_files(root, ".off", "ModelNet <class>/<split>/*.off or <class>/*.off")
+
+
+def scan_manifold40(root: str | Path) -> list[Item]:
+    """Manifold40: ``<class>/<split>/*.obj`` (flat ``<class>/*.obj`` also accepted, split ``"unknown"``)."""
+    return _class_split_files(root, ".obj", "Manifold40 <class>/<split>/*.obj")
+
+
+def scan_pointcloud_ply(root: str | Path) -> list[Item]:
+    """ShapeNet10/ScanNet10 point clouds: ``<class>/<split>/*.ply`` (flat ``<class>/*.ply`` accepted)."""
+    return _class_split_files(root, ".ply", "point clouds <class>/<split>/*.ply")
+
+
+def load_shapenet_taxonomy(path: str | Path) -> dict[str, str]:
+    """ShapeNetCore ``taxonomy.json`` -> ``{synsetId: first name}`` (e.g. ``"03001627": "chair"``)."""
+    path = Path(path)
+    try:
+        entries = json.loads(path.read_text())
+        return {e["synsetId"]: e["name"].split(",")[0].strip() for e in entries}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise BadInputError(path, f"not a ShapeNet taxonomy.json ({exc.__class__.__name__}: {exc})") from exc
+
+
+def scan_shapenetcore(root: str | Path, class_name: str | None = None,
+                      taxonomy: Mapping[str, str] | None = None) -> list[Item]:
+    """ShapeNetCore v1/v2 (``<synset>/<id>/model.obj`` | ``<synset>/<id>/models/model_normalized.obj``).
+
+    ``class_name`` is the synset id, or ``taxonomy[synset]`` when a mapping is given (see
+    :func:`load_shapenet_taxonomy`). When no nested model is found, the flat one-class layout
+    ``<id>/model.obj`` is scanned, with class ``class_name`` (default: the root folder's name).
+    Ids are ``<synset or class>/<model id>``; splits are ``"unknown"``.
+    """
+    root = _root(root)
+    taxonomy = dict(taxonomy or {})
+    items = []
+    for pattern in ("*/*/model.obj", "*/*/models/model_normalized.obj"):
+        for path in root.glob(pattern):
+            if not _visible(path, root):
+                continue
+            synset, model = path.relative_to(root).parts[:2]
+            items.append(Item(f"{synset}/{model}", path, taxonomy.get(synset, synset), UNKNOWN, {"synset": synset}))
+    if not items:
+        cls = class_name or root.name
+        items = [Item(f"{cls}/{p.parent.name}", p, cls, UNKNOWN) for p in root.glob("*/model.obj") if _visible(p, root)]
+    elif class_name is not None:
+        raise ConfigError(f"param 'class_name' applies only to a flat <id>/model.obj folder; {root} has "
+                          "<synset>/<id> models (use 'taxonomy' to name synsets)")
+    return _require(items, root, "ShapeNetCore <synset>/<id>/model.obj, "
+                                 "<synset>/<id>/models/model_normalized.obj or <id>/model.obj")
+
+
+def scan_shapenet_part(root: str | Path) -> list[Item]:
+    """ShapeNet-Part benchmark: one item per ``<synset>/points/<id>.pts``.
+
+    ``class_name`` is the category name from ``synsetoffset2category.txt`` (e.g. ``"Airplane"``),
+    ``split`` comes from ``train_test_split/shuffled_{train,val,test}_file_list.json`` (entries
+    ``"shape_data/<synset>/<id>"``; ``"unknown"`` for a file in no list), ``extra`` holds
+    ``seg_path`` (the matching ``points_label/<id>.seg``, which may be missing) and ``synset``.
+    Ids are ``<synset>/<id>``.
+    """
+    root = _root(root)
+    cat_file = root / "synsetoffset2category.txt"
+    if not cat_file.is_file():
+        raise BadInputError(root, "no recognised files: expected synsetoffset2category.txt (ShapeNet-Part)")
+    names: dict[str, str] = {}
+    for line in cat_file.read_text().splitlines():  # one line per category: "<Name>\t<synset>"
+        parts = line.split()
+        if len(parts) >= 2:
+            names[parts[-1]] = " ".join(parts[:-1])
+    if not names:
+        raise BadInputError(cat_file, "no '<name> <synset>' lines")
+    split_of: dict[str, str] = {}
+    for split in SPLITS:
+        f = root / "train_test_split" / f"shuffled_{split}_file_list.json"
+        if not f.is_file():
+            continue
+        try:
+            entries = json.loads(f.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise BadInputError(f, f"not valid JSON ({exc})") from exc
+        if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+            raise BadInputError(f, "expected a JSON list of 'shape_data/<synset>/<id>' strings")
+        for e in entries:
+            split_of.setdefault("/".join(e.strip("/").split("/")[-2:]), split)
+    items = []
+    for synset, cls in names.items():
+        for pts in (root / synset / "points").glob("*.pts"):
+            key = f"{synset}/{pts.stem}"
+            items.append(Item(key, pts, cls, split_of.get(key, UNKNOWN),
+                              {"seg_path": root / synset / "points_label" / f"{pts.stem}.seg", "synset": synset}))
+    return _require(items, root, "ShapeNet-Part <synset>/points/*.pts")
+
+
+# ------------------------------------------------------------------------ splits
+def _hash(s: str) -> int:
+    return int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little")
+
+
+def split_items(items: Iterable[Item], val_fraction: float, test_fraction: float, seed: int,
+                resplit_all: bool = False) -> list[Item]:
+    """Assign ``train``/``val``/``test`` to items whose split is not one of those (all, if ``resplit_all``).
+
+    Stratified by class: within each class the items to split are ordered by a seeded hash of their
+    id, the first ``round(test_fraction*n)`` become test, the next ``round(val_fraction*n)`` val, the
+    rest train (at least one train item per class). The result depends only on the set of items
+    and ``seed`` -- not on input order -- and is returned sorted by id.
+    """
+    if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
+        raise ConfigError(f"params 'val_fraction'={val_fraction}, 'test_fraction'={test_fraction}: "
+                          "each must be in [0, 1) and their sum below 1")
+    items = sorted(items, key=lambda it: it.id)
+    todo: dict[str, list[Item]] = {}
+    for it in items:
+        if resplit_all or it.split not in SPLITS:
+            todo.setdefault(it.class_name, []).append(it)
+    new_split: dict[str, str] = {}
+    for members in todo.values():
+        members = sorted(members, key=lambda it: (_hash(f"{seed}:{it.id}"), it.id))
+        n = len(members)
+        n_test = min(int(round(test_fraction * n)), n - 1)
+        n_val = min(int(round(val_fraction * n)), n - 1 - n_test)
+        for rank, it in enumerate(members):
+            new_split[it.id] = "test" if rank < n_test else "val" if rank < n_test + n_val else "train"
+    return [dataclasses.replace(it, split=new_split[it.id]) if it.id in new_split else it for it in items]
+
+
+SCANNERS: dict[str, Callable[..., list[Item]]] = {
+    "modelnet": scan_modelnet,
+    "shapenetcore": scan_shapenetcore,
+    "manifold40": scan_manifold40,
+    "pointcloud_ply": scan_pointcloud_ply,
+    "shapenet_part": scan_shapenet_part,
+}

@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+import trimesh
+
+from nf2vec_core.errors import BadInputError
+from nf2vec_core.fields.occupancy import (occupancy_eval_sets, occupancy_from_voxels, offgrid_points,
+                                          voxel_centers, voxelize)
+
+SPHERE_FRACTION = 4 / 3 * np.pi * 0.6 ** 3 / 8
+
+
+def test_voxel_centers_layout():
+    c = voxel_centers(4)
+    assert c.shape == (64, 3) and c.dtype == np.float32
+    assert np.allclose(c[0], [-0.75, -0.75, -0.75]) and np.allclose(c[1], [-0.75, -0.75, -0.25])
+    assert np.allclose(c[4], [-0.75, -0.25, -0.75]) and np.allclose(c[-1], [0.75, 0.75, 0.75])
+
+
+def test_voxelize_sphere_volume_from_function_sdf_and_mesh():
+    vox = voxelize(lambda p: np.linalg.norm(p, axis=1) < 0.6, resolution=48)
+    assert vox.shape == (48, 48, 48) and vox.dtype == bool
+    assert abs(vox.mean() - SPHERE_FRACTION) < 0.02 * SPHERE_FRACTION
+    from_sdf = voxelize(lambda p: np.linalg.norm(p, axis=1) - 0.6, resolution=48)   # float: inside where < 0
+    assert np.array_equal(from_sdf, vox)
+    mesh = trimesh.creation.icosphere(subdivisions=4, radius=0.6)
+    from_mesh = voxelize(mesh, resolution=48)
+    assert abs(from_mesh.mean() - SPHERE_FRACTION) < 0.02 * SPHERE_FRACTION
+    assert from_mesh[24, 24, 24] and not from_mesh[0, 0, 0]                       # solid, not a shell
+
+
+def test_occupancy_from_voxels_nearest_lookup():
+    r = 8
+    vox = np.zeros((r, r, r), dtype=bool)
+    vox[2, 5, 7] = True
+    c = voxel_centers(r).reshape(r, r, r, 3)
+    jitter = np.array([0.124, -0.124, 0.1]) / 1.0          # within half a voxel (1/8 = 0.125)
+    q = np.stack([c[2, 5, 7], c[2, 5, 7] + jitter, c[2, 5, 6], [5.0, 5.0, 5.0]])
+    assert occupancy_from_voxels(vox, q).tolist() == [True, True, False, False]
+    assert np.array_equal(occupancy_from_voxels(vox, voxel_centers(r)), vox.ravel())
+    with pytest.raises(BadInputError):
+        occupancy_from_voxels(np.zeros((2, 3, 4), dtype=bool), q)
+
+
+def test_offgrid_points_lie_between_voxel_centres():
+    r = 16
+    p = offgrid_points(r, 5000, rng=0)
+    assert np.abs(p).max() <= 1
+    cell = (p + 1) / 2 * r                                 # voxel-index units; centres at k + 0.5
+    off = np.abs(cell - (np.floor(cell) + 0.5)).max(1)
+    assert off.min() >= 0.25 * 0.5 - 1e-5                  # never on the grid
+    assert np.array_equal(p, offgrid_points(r, 5000, rng=0))
+
+
+def test_occupancy_eval_sets_from_the_shape():
+    sets = occupancy_eval_sets(lambda q: np.linalg.norm(q, axis=1) < 0.6, resolution=32, n_off=20000, rng=1)
+    assert sets["on_points"].shape == (32 ** 3, 3) and sets["off_points"].shape == (20000, 3)
+    assert np.array_equal(sets["off_occupancy"], np.linalg.norm(sets["off_points"], axis=1) < 0.6)
+    assert abs(sets["off_occupancy"].mean() - SPHERE_FRACTION) < 0.02
+    assert abs(sets["on_occupancy"].mean() - SPHERE_FRACTION) < 0.02
