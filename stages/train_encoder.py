@@ -28,7 +28,8 @@ def main() -> None:
     prepared = PreparedData(ROOT / "data" / "prepared" / args.dataset)
     neural = NeuralDataset(ROOT / "data" / "neural" / args.dataset)
     train = field_dataset(prepared, neural, neural.split_rows("train"), n_grid=enc.grid_queries, seed=enc.seed)
-    val = field_dataset(prepared, neural, neural.split_rows("val"), n_grid=enc.grid_queries, seed=enc.seed + 1)
+    val_rows = neural.split_rows("val")
+    val = field_dataset(prepared, neural, val_rows, n_grid=enc.grid_queries, seed=enc.seed + 1) if val_rows else None
     out = ROOT / "models" / args.dataset
     res = train_nf2vec(train, val, neural.spec, prepared.kind, enc.encoder_config(), dec,
                        enc.train_config(float(prepared.meta.get("clip", 0.1))), out)

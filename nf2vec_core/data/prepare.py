@@ -79,8 +79,9 @@ def assign_splits(ids: list[str], classes: list[str], val: float, test: float, s
     for members in by_class.values():
         members = sorted(members, key=lambda i: _stable_hash(f"{rng_key}:{ids[i]}"))
         n = len(members)
-        n_test = int(round(test * n))
-        n_val = int(round(val * n))
+        # at least one item in a requested split once a class has 3 items (small datasets)
+        n_test = max(int(round(test * n)), 1 if test > 0 and n >= 3 else 0)
+        n_val = max(int(round(val * n)), 1 if val > 0 and n >= 3 else 0)
         for rank, i in enumerate(members):
             out[i] = "test" if rank < n_test else "val" if rank < n_test + n_val else "train"
     return out
