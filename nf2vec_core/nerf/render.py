@@ -1,0 +1,274 @@
+"""Volume rendering of a batch of NeRFs (nerfacc), with a pure-PyTorch reference compositor.
+
+Two sampling paths, chosen by :attr:`RenderConfig.estimator` (``auto``: the occupancy grid on
+CUDA when grids are given, the batched path otherwise):
+
+* ``batched`` (any device; the CPU path). Every ray gets ``samples_per_ray`` equal intervals over
+  ``[t_near, t_far]`` -- the near/far planes clipped to the NeRF's scene box, so space outside the
+  box is empty -- shifted by one random offset per ray when stratified (the jitter nerfacc's
+  estimators use). Samples are ``[rays, samples]`` tensors; densities and colours of all NeRFs come
+  from one batched forward (:func:`.arch.radiance`) and are composited by nerfacc's batched
+  :func:`nerfacc.rendering` (pure PyTorch in nerfacc 0.5.3 for batched inputs) or by
+  :func:`composite_reference`.
+* ``occgrid`` (CUDA only; nerfacc's ray marching is a CUDA kernel). One
+  :class:`nerfacc.OccGridEstimator` per NeRF (each scene has its own occupancy), updated during
+  fitting from that NeRF's density (:class:`OccGrids`). The packed samples of the ``N`` NeRFs are
+  padded into one ``[N, M_max, 3]`` batch for the forward pass, then composited by
+  :func:`nerfacc.rendering` with ``ray_indices``.
+
+Compositing (both compositors): interval ``i`` of length ``delta_i`` has opacity
+``alpha_i = 1 - exp(-sigma_i delta_i)``, transmittance ``T_i = prod_{j<i} (1 - alpha_j)``, weight
+``w_i = T_i alpha_i``; colour ``sum w_i c_i + (1 - sum w_i) * background``; depth is the weighted
+mean of the interval midpoints.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal, Sequence
+
+import nerfacc
+import torch
+
+from .arch import NerfArch, radiance
+from .rays import camera_rays, ray_bounds
+
+__all__ = ["RenderConfig", "RenderOutput", "stratified_intervals", "composite_reference", "composite_nerfacc",
+           "render_rays", "render_images", "OccGrids", "use_occgrid"]
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    """Sampling and compositing settings (the ``render`` sub-section of ``fit_nerf``)."""
+
+    samples_per_ray: int = 64            # batched path: intervals per ray inside the box
+    near: float = 0.0
+    far: float = 1.0e3
+    clip_to_aabb: bool = True            # tighten near/far to the NeRF's scene box
+    compositor: Literal["nerfacc", "reference"] = "nerfacc"
+    estimator: Literal["auto", "batched", "occgrid"] = "auto"
+    # occupancy grid (CUDA)
+    occ_resolution: int = 128
+    occ_step_size: float = 0.0           # marching step; 0 = box diagonal / 512
+    occ_threshold: float = 0.01
+    occ_update_every: int = 16
+    occ_warmup_steps: int = 256
+    occ_ema_decay: float = 0.95
+    alpha_threshold: float = 0.0
+    early_stop_eps: float = 1.0e-4
+
+    def __post_init__(self) -> None:
+        if self.samples_per_ray < 1:
+            raise ValueError(f"render.samples_per_ray: must be >= 1, got {self.samples_per_ray}")
+        if not 0.0 <= self.near < self.far:
+            raise ValueError(f"render: need 0 <= near < far, got {self.near}, {self.far}")
+        if self.compositor not in ("nerfacc", "reference"):
+            raise ValueError(f"render.compositor: expected 'nerfacc' or 'reference', got {self.compositor!r}")
+        if self.estimator not in ("auto", "batched", "occgrid"):
+            raise ValueError(f"render.estimator: expected auto, batched or occgrid, got {self.estimator!r}")
+
+    def step_size(self, arch: NerfArch) -> float:
+        if self.occ_step_size > 0:
+            return self.occ_step_size
+        ext = [arch.aabb[i + 3] - arch.aabb[i] for i in range(3)]
+        return math.sqrt(sum(e * e for e in ext)) / 512.0
+
+
+@dataclass
+class RenderOutput:
+    """Rendered rays: ``color [..., 3]`` (composited over the background), ``opacity [...]``,
+    ``depth [...]`` (ray distance; meaningless where the opacity is ~0)."""
+
+    color: torch.Tensor
+    opacity: torch.Tensor
+    depth: torch.Tensor
+
+
+def use_occgrid(cfg: RenderConfig, device: torch.device) -> bool:
+    """Whether the occupancy-grid path runs: ``occgrid`` (CUDA required) or ``auto`` on CUDA."""
+    if cfg.estimator == "occgrid":
+        if device.type != "cuda" or not torch.cuda.is_available():
+            raise RuntimeError("render.estimator 'occgrid' needs CUDA (nerfacc's ray marching is a CUDA "
+                               "kernel); use 'batched' or 'auto' on CPU")
+        return True
+    return cfg.estimator == "auto" and device.type == "cuda" and torch.cuda.is_available()
+
+
+# ------------------------------------------------------------------------------ sampling
+def stratified_intervals(t_near: torch.Tensor, t_far: torch.Tensor, n_samples: int,
+                         jitter: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n_samples`` equal intervals over ``[t_near, t_far]`` per ray: ``(t_starts, t_ends) [..., S]``.
+
+    ``jitter [...]`` in ``[0, 1)`` shifts a ray's intervals by ``jitter * step`` (stratified
+    sampling); None gives the deterministic grid. Empty intervals (``t_near == t_far``) give zero
+    lengths, hence zero opacity.
+    """
+    step = (t_far - t_near) / n_samples
+    k = torch.arange(n_samples, dtype=t_near.dtype, device=t_near.device)
+    start = t_near if jitter is None else t_near + jitter.to(t_near) * step
+    t_starts = start.unsqueeze(-1) + k * step.unsqueeze(-1)
+    return t_starts, t_starts + step.unsqueeze(-1)
+
+
+# ---------------------------------------------------------------------------- compositing
+def composite_reference(rgbs: torch.Tensor, sigmas: torch.Tensor, t_starts: torch.Tensor, t_ends: torch.Tensor,
+                        background: torch.Tensor | None = None) -> tuple[RenderOutput, torch.Tensor]:
+    """Alpha compositing in plain PyTorch (the classic NeRF quadrature, cumulative product of
+    ``1 - alpha``). ``rgbs [..., S, 3]``, ``sigmas/t_starts/t_ends [..., S]``, ``background``
+    broadcastable to ``[..., 3]``. Returns the output and the weights ``[..., S]``."""
+    alphas = 1.0 - torch.exp(-sigmas * (t_ends - t_starts))
+    ones = torch.ones_like(alphas[..., :1])
+    trans = torch.cumprod(torch.cat([ones, 1.0 - alphas[..., :-1]], dim=-1), dim=-1)
+    weights = trans * alphas
+    opacity = weights.sum(-1)
+    color = (weights.unsqueeze(-1) * rgbs).sum(-2)
+    depth = (weights * 0.5 * (t_starts + t_ends)).sum(-1) / opacity.clamp_min(torch.finfo(opacity.dtype).eps)
+    if background is not None:
+        color = color + background * (1.0 - opacity.unsqueeze(-1))
+    return RenderOutput(color, opacity, depth), weights
+
+
+def composite_nerfacc(rgbs: torch.Tensor, sigmas: torch.Tensor, t_starts: torch.Tensor, t_ends: torch.Tensor,
+                      background: torch.Tensor | None = None) -> tuple[RenderOutput, torch.Tensor]:
+    """Same contract as :func:`composite_reference`, through nerfacc's batched
+    :func:`nerfacc.rendering` (``[rays, samples]`` inputs; leading dims are flattened)."""
+    lead, s = sigmas.shape[:-1], sigmas.shape[-1]
+    ts, te = t_starts.reshape(-1, s), t_ends.reshape(-1, s)
+    rg, sg = rgbs.reshape(-1, s, 3), sigmas.reshape(-1, s)
+    color, opacity, depth, extras = nerfacc.rendering(ts, te, rgb_sigma_fn=lambda *_: (rg, sg))
+    color, opacity, depth = color.view(*lead, 3), opacity.view(lead), depth.view(lead)
+    if background is not None:
+        color = color + background * (1.0 - opacity.unsqueeze(-1))
+    return RenderOutput(color, opacity, depth), extras["weights"].view(*lead, s)
+
+
+# ---------------------------------------------------------------------- occupancy grids
+class OccGrids:
+    """One :class:`nerfacc.OccGridEstimator` per NeRF of a batch (CUDA; see module doc)."""
+
+    def __init__(self, arch: NerfArch, n: int, cfg: RenderConfig, device: torch.device):
+        self.arch, self.cfg = arch, cfg
+        self.step_size = cfg.step_size(arch)
+        self.estimators = [nerfacc.OccGridEstimator(roi_aabb=list(arch.aabb), resolution=cfg.occ_resolution)
+                           .to(device) for _ in range(n)]
+
+    def subset(self, index: Sequence[int]) -> "OccGrids":
+        """The grids of some NeRFs of the batch (shared, not copied)."""
+        sub = OccGrids.__new__(OccGrids)
+        sub.arch, sub.cfg, sub.step_size = self.arch, self.cfg, self.step_size
+        sub.estimators = [self.estimators[i] for i in index]
+        return sub
+
+    def _density_fn(self, theta_i: torch.Tensor):
+        def occ_eval_fn(x: torch.Tensor) -> torch.Tensor:
+            return radiance(self.arch, theta_i, x.unsqueeze(0))[1][0] * self.step_size
+        return occ_eval_fn
+
+    @torch.no_grad()
+    def update(self, step: int, theta: torch.Tensor) -> None:
+        """EMA update of every grid from its NeRF's density (call once per fitting step)."""
+        for i, est in enumerate(self.estimators):
+            est.train()
+            est.update_every_n_steps(step=step, occ_eval_fn=self._density_fn(theta[i:i + 1].detach()),
+                                     occ_thre=self.cfg.occ_threshold, ema_decay=self.cfg.occ_ema_decay,
+                                     warmup_steps=self.cfg.occ_warmup_steps, n=self.cfg.occ_update_every)
+
+    @torch.no_grad()
+    def refresh(self, theta: torch.Tensor, rounds: int = 2) -> None:
+        """Build the grids from scratch for fitted NeRFs (evaluation without a fitting run)."""
+        for i, est in enumerate(self.estimators):
+            for r in range(rounds):  # step < warmup: every cell is evaluated
+                est._update(step=r, occ_eval_fn=self._density_fn(theta[i:i + 1].detach()),
+                            occ_thre=self.cfg.occ_threshold, ema_decay=self.cfg.occ_ema_decay,
+                            warmup_steps=rounds + 1)
+
+    def sample(self, i: int, theta_i: torch.Tensor, origins: torch.Tensor, dirs: torch.Tensor, stratified: bool
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Packed samples ``(ray_indices, t_starts, t_ends)`` of NeRF ``i`` along rays ``[R, 3]``."""
+        def sigma_fn(ts: torch.Tensor, te: torch.Tensor, ri: torch.Tensor) -> torch.Tensor:
+            x = origins[ri] + dirs[ri] * (0.5 * (ts + te)).unsqueeze(-1)
+            return radiance(self.arch, theta_i.detach(), x.unsqueeze(0))[1][0]
+        est = self.estimators[i]
+        return est.sampling(origins, dirs, sigma_fn=sigma_fn, near_plane=self.cfg.near, far_plane=self.cfg.far,
+                            render_step_size=self.step_size, stratified=stratified,
+                            alpha_thre=self.cfg.alpha_threshold, early_stop_eps=self.cfg.early_stop_eps)
+
+
+def _render_occgrid(arch: NerfArch, theta: torch.Tensor, origins: torch.Tensor, dirs: torch.Tensor,
+                    grids: OccGrids, background: torch.Tensor | None, stratified: bool) -> RenderOutput:
+    n, r = origins.shape[:2]
+    packs = [grids.sample(i, theta[i:i + 1], origins[i], dirs[i], stratified) for i in range(n)]
+    counts = [int(p[0].shape[0]) for p in packs]
+    m = max(max(counts), 1)
+    pts = origins.new_zeros(n, m, 3)
+    for i, (ri, ts, te) in enumerate(packs):
+        pts[i, :counts[i]] = origins[i][ri] + dirs[i][ri] * (0.5 * (ts + te)).unsqueeze(-1)
+    rgb, sigma = radiance(arch, theta, pts)                          # one batched forward, padded
+    valid = torch.arange(m, device=pts.device).unsqueeze(0) < torch.tensor(counts, device=pts.device).unsqueeze(1)
+    rgb_p, sigma_p = rgb[valid], sigma[valid]                        # packed, NeRF-major
+    ray_idx = torch.cat([p[0].long() + i * r for i, p in enumerate(packs)])
+    ts = torch.cat([p[1] for p in packs])
+    te = torch.cat([p[2] for p in packs])
+    color, opacity, depth, _ = nerfacc.rendering(ts, te, ray_indices=ray_idx, n_rays=n * r,
+                                                 rgb_sigma_fn=lambda *_: (rgb_p, sigma_p))
+    color, opacity, depth = color.view(n, r, 3), opacity.view(n, r), depth.view(n, r)
+    if background is not None:
+        color = color + background * (1.0 - opacity.unsqueeze(-1))
+    return RenderOutput(color, opacity, depth)
+
+
+# ------------------------------------------------------------------------------ rendering
+def render_rays(arch: NerfArch, theta: torch.Tensor, origins: torch.Tensor, dirs: torch.Tensor,
+                cfg: RenderConfig, *, background: torch.Tensor | None = None, jitter: torch.Tensor | None = None,
+                grids: OccGrids | None = None) -> RenderOutput:
+    """Render rays ``origins/dirs [N, R, 3]`` (unit directions) through ``N`` NeRFs ``theta [N, P]``.
+
+    ``background`` broadcastable to ``[N, R, 3]`` (None: black, no compositing); ``jitter [N, R]``
+    in ``[0, 1)`` makes the batched sampling stratified (None: deterministic midpoint grid). With
+    ``grids`` on CUDA (and ``cfg.estimator`` not ``batched``) the occupancy-grid path runs, stratified
+    when ``jitter`` is given. Differentiable in ``theta``. Returns ``[N, R, ...]`` tensors.
+    """
+    if grids is not None and use_occgrid(cfg, origins.device):
+        return _render_occgrid(arch, theta, origins, dirs, grids, background, stratified=jitter is not None)
+    if cfg.estimator == "occgrid":
+        raise RuntimeError("render.estimator 'occgrid' needs occupancy grids (OccGrids) and CUDA")
+    n, r = origins.shape[:2]
+    t_near, t_far = ray_bounds(origins, dirs, cfg.near, cfg.far, arch.aabb if cfg.clip_to_aabb else None)
+    ts, te = stratified_intervals(t_near, t_far, cfg.samples_per_ray, jitter)        # [N, R, S]
+    mids = 0.5 * (ts + te)
+    pts = origins.unsqueeze(-2) + dirs.unsqueeze(-2) * mids.unsqueeze(-1)            # [N, R, S, 3]
+    rgb, sigma = radiance(arch, theta, pts.reshape(n, -1, 3))
+    rgb, sigma = rgb.view(n, r, -1, 3), sigma.view(n, r, -1)
+    composite = composite_nerfacc if cfg.compositor == "nerfacc" else composite_reference
+    out, _ = composite(rgb, sigma, ts, te, background)
+    return out
+
+
+@torch.no_grad()
+def render_images(arch: NerfArch, theta: torch.Tensor, c2w: torch.Tensor, focal: torch.Tensor | float, height: int,
+                  width: int, cfg: RenderConfig, *, background: torch.Tensor | None = None,
+                  grids: OccGrids | None = None, chunk_rays: int = 4096) -> RenderOutput:
+    """Render views ``c2w [N, V, 4, 4]`` of ``N`` NeRFs (focal ``[N]`` or a float, pixels).
+
+    ``background`` ``[3]`` or ``[N, 3]``. Rays are processed ``chunk_rays`` per NeRF at a time.
+    Returns ``color [N, V, H, W, 3]``, ``opacity``/``depth`` ``[N, V, H, W]``.
+    """
+    n, v = c2w.shape[:2]
+    focal_t = torch.as_tensor(focal, dtype=c2w.dtype, device=c2w.device).expand(n)
+    o_list, d_list = [], []
+    for i in range(n):
+        o, d = camera_rays(c2w[i], float(focal_t[i]), height, width)                # [V, H, W, 3]
+        o_list.append(o.reshape(-1, 3))
+        d_list.append(d.reshape(-1, 3))
+    origins, dirs = torch.stack(o_list), torch.stack(d_list)                        # [N, VHW, 3]
+    bg = None
+    if background is not None:
+        bg = background.to(origins).view(-1, 1, 3) if background.dim() == 2 else background.to(origins)
+    outs = []
+    for a in range(0, origins.shape[1], chunk_rays):
+        outs.append(render_rays(arch, theta, origins[:, a:a + chunk_rays], dirs[:, a:a + chunk_rays], cfg,
+                                background=bg, grids=grids))
+    color = torch.cat([o.color for o in outs], 1).view(n, v, height, width, 3)
+    opacity = torch.cat([o.opacity for o in outs], 1).view(n, v, height, width)
+    depth = torch.cat([o.depth for o in outs], 1).view(n, v, height, width)
+    return RenderOutput(color, opacity, depth)
