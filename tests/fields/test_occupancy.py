@@ -57,3 +57,18 @@ def test_occupancy_eval_sets_from_the_shape():
     assert np.array_equal(sets["off_occupancy"], np.linalg.norm(sets["off_points"], axis=1) < 0.6)
     assert abs(sets["off_occupancy"].mean() - SPHERE_FRACTION) < 0.02
     assert abs(sets["on_occupancy"].mean() - SPHERE_FRACTION) < 0.02
+
+
+@pytest.mark.parametrize("resolution,block", [(32, 4), (24, 4), (30, 4), (16, 1)])
+def test_voxelize_sdf_matches_brute_force(resolution, block):
+    from nf2vec_core.data import procedural as P
+    from nf2vec_core.fields.occupancy import voxelize_sdf
+
+    shape = P.make_shape("chair", 5)
+    sdf = lambda q: P.shape_sdf(shape, q)[0]  # noqa: E731
+    sphere = lambda q: np.linalg.norm(q, axis=-1) - 0.61  # noqa: E731
+    for fn in (sdf, sphere):
+        brute = (fn(voxel_centers(resolution)) < 0).reshape((resolution,) * 3)
+        fast = voxelize_sdf(fn, resolution, block)
+        assert fast.dtype == bool and fast.shape == brute.shape
+        assert np.array_equal(fast, brute) and brute.any()
