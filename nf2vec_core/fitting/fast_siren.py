@@ -11,11 +11,12 @@ passes over memory (about 2x faster on a 2-core CPU):
   (:func:`sincos`): no bias-broadcast pass, no ``cos`` pass in the backward, no ``* w0`` passes.
 * the backward of a 1-unit output layer, ``g = dout * w_out * cos``, is one kernel (an outer
   product instead of a rank-1 matmul plus a pass); the backward of a hidden layer is
-  ``dW = w0 g^T h``, ``g_prev = (g @ (w0 W)) * cos_prev`` (in place), ``db = w0 sum(g)``.
+  ``dW = w0 g^T h``, ``g_prev = (g @ (w0 W)) * cos_prev`` (in place), ``db = w0 sum(g)``; the
+  sum over the points comes out of the kernel that writes ``g`` (no extra pass over ``g``).
 * activations live in buffers reused from step to step (a per-thread workspace keyed by shape):
   fresh multi-MB tensors every step cost thousands of page faults.
 
-Kernels: on CPU in float32 ``act`` and ``grad_out`` run through ``torch.compile``
+Kernels: on CPU in float32 ``act``, ``grad_out`` and ``mul_cos`` run through ``torch.compile``
 (inductor fuses each into one vectorised C++ loop; the NF and point dims are marked dynamic, so
 chunk-size or point-count changes do not recompile; the first call compiles, ~5-15 s, cached on
 disk by inductor for later processes). :func:`sincos` is float32-accurate (max abs error ~1.2e-7
@@ -69,13 +70,29 @@ def _act_fast(mm: torch.Tensor, b: torch.Tensor, sin_out: torch.Tensor, cos_out:
     cos_out.copy_(c)
 
 
-def _grad_out_fast(dout: torch.Tensor, w_out: torch.Tensor, cos: torch.Tensor, g_out: torch.Tensor) -> None:
-    """``g = (dout @ w_out) * cos`` for a 1-unit output layer (``dout [n,M,1]``, ``w_out [n,1,H]``)."""
-    g_out.copy_(dout * w_out * cos)
+def _grad_out_fast(dout: torch.Tensor, w_out: torch.Tensor, cos: torch.Tensor, g_out: torch.Tensor,
+                   g_sum: torch.Tensor) -> None:
+    """``g = (dout @ w_out) * cos`` for a 1-unit output layer (``dout [n,M,1]``, ``w_out [n,1,H]``),
+    and its sum over the points ``g_sum [n,H]`` (the bias gradient) in the same pass."""
+    g = dout * w_out * cos
+    g_out.copy_(g)
+    g_sum.copy_(g.sum(1))
 
 
-def _grad_out_exact(dout: torch.Tensor, w_out: torch.Tensor, cos: torch.Tensor, g_out: torch.Tensor) -> None:
-    torch.bmm(dout, w_out, out=g_out).mul_(cos)
+def _grad_out_exact(dout: torch.Tensor, w_out: torch.Tensor, cos: torch.Tensor, g_out: torch.Tensor,
+                    g_sum: torch.Tensor) -> None:
+    torch.sum(torch.bmm(dout, w_out, out=g_out).mul_(cos), 1, out=g_sum)
+
+
+def _mul_cos_fast(g: torch.Tensor, cos: torch.Tensor, g_sum: torch.Tensor) -> None:
+    """``g *= cos`` in place (``[n,M,H]``) and ``g_sum = g.sum(1)`` ``[n,H]`` in the same pass."""
+    h = g * cos
+    g.copy_(h)
+    g_sum.copy_(h.sum(1))
+
+
+def _mul_cos_exact(g: torch.Tensor, cos: torch.Tensor, g_sum: torch.Tensor) -> None:
+    torch.sum(g.mul_(cos), 1, out=g_sum)
 
 
 def _act_exact(mm: torch.Tensor, b: torch.Tensor, sin_out: torch.Tensor, cos_out: torch.Tensor) -> None:
@@ -104,13 +121,13 @@ def _loss(out: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[torch.Tensor, 
 
 
 class _Kernels:
-    """The fused kernels of one step: ``act`` and ``grad_out``."""
+    """The fused kernels of one step: ``act``, ``grad_out`` and ``mul_cos``."""
 
-    def __init__(self, act: Callable, grad_out: Callable, compiled: bool):
-        self.act, self.grad_out, self.compiled = act, grad_out, compiled
+    def __init__(self, act: Callable, grad_out: Callable, mul_cos: Callable, compiled: bool):
+        self.act, self.grad_out, self.mul_cos, self.compiled = act, grad_out, mul_cos, compiled
 
 
-EAGER = _Kernels(_act_exact, _grad_out_exact, compiled=False)
+EAGER = _Kernels(_act_exact, _grad_out_exact, _mul_cos_exact, compiled=False)
 _compiled: _Kernels | None = None
 _compile_state = {"enabled": os.environ.get("NF2VEC_COMPILE", "1") not in ("0", "false", "no"),
                   "failed": False}
@@ -133,7 +150,7 @@ def _compiled_kernels() -> _Kernels:
         if _compiled is None:
             # dims marked dynamic in _guarded (NFs, points); the hidden width stays static
             _compiled = _Kernels(*(torch.compile(f, dynamic=False)
-                                   for f in (_act_fast, _grad_out_fast)), compiled=True)
+                                   for f in (_act_fast, _grad_out_fast, _mul_cos_fast)), compiled=True)
     return _compiled
 
 
@@ -150,7 +167,8 @@ def kernels_for(t: torch.Tensor) -> _Kernels:
 # the innermost loop is a fixed number of full SIMD vectors.
 _DYNAMIC_DIMS = {
     "act": ((0, 1), (0,), (0, 1), (0, 1)),                 # mm, b, sin_out, cos_out
-    "grad_out": ((0, 1), (0,), (0, 1), (0, 1)),            # dout, w_out, cos, g_out
+    "grad_out": ((0, 1), (0,), (0, 1), (0, 1), (0,)),      # dout, w_out, cos, g_out, g_sum
+    "mul_cos": ((0, 1), (0, 1), (0,)),                     # g, cos, g_sum
 }
 
 
@@ -180,6 +198,7 @@ class _Workspace:
         self.sin = [new() for _ in range(depth)]
         self.cos = [new() for _ in range(depth)]
         self.a, self.b = new(), new()       # pre-activations / backpropagated gradients
+        self.gsum = torch.empty(n, hidden, dtype=like.dtype, device=like.device)
 
 
 _local = threading.local()
@@ -222,16 +241,17 @@ def fast_siren_loss_and_grad(spec: ArchSpec, theta: torch.Tensor, x: torch.Tenso
     losses, dout = _loss(out, y, loss)   # small [n, M, out] tensors: eager is fine
     g["out.weight"].copy_(torch.bmm(dout.transpose(1, 2), hs[-1]))
     g["out.bias"].copy_(dout.sum(1))
-    ga, spare = ws.a, ws.b
+    ga, spare, gsum = ws.a, ws.b, ws.gsum   # gsum = ga summed over the points (bias gradient)
     if spec.out_dim == 1:
-        _guarded(k, "grad_out", dout, w_out, ws.cos[last], ga)
+        _guarded(k, "grad_out", dout, w_out, ws.cos[last], ga, gsum)
     else:
-        torch.bmm(dout, w_out, out=ga).mul_(ws.cos[last])
+        _guarded(k, "mul_cos", torch.bmm(dout, w_out, out=ga), ws.cos[last], gsum)
     for i in range(last, -1, -1):           # ga = d loss / d z_i, over w0_i
-        torch.mul(ga.sum(1), omegas[i], out=g[f"l{i}.bias"])
+        torch.mul(gsum, omegas[i], out=g[f"l{i}.bias"])
         if i > 0:
             torch.mul(torch.bmm(ga.transpose(1, 2), hs[i]), omegas[i], out=g[f"l{i}.weight"])
-            ga, spare = torch.bmm(ga, wts[i], out=spare).mul_(ws.cos[i - 1]), ga
+            _guarded(k, "mul_cos", torch.bmm(ga, wts[i], out=spare), ws.cos[i - 1], gsum)
+            ga, spare = spare, ga
         else:  # x^T g ([n, d, H], K = M) is much faster than g^T x ([n, H, d]) for small d
             torch.mul(torch.bmm(hs[0].transpose(1, 2), ga).transpose(1, 2), omegas[0], out=g["l0.weight"])
     return losses

@@ -98,7 +98,7 @@ def test_failing_compile_falls_back_once_with_a_warning(restore_compile_state):
 
     fs.set_compile_enabled(True)
     fs._compile_state["failed"] = False
-    fs._compiled = fs._Kernels(broken, broken, compiled=True)
+    fs._compiled = fs._Kernels(broken, broken, broken, compiled=True)
     spec = ArchSpec("siren", in_dim=3, out_dim=1, hidden=32, depth=2)
     theta, x, y = _problem(spec, True, torch.float32)
     grad = torch.zeros_like(theta)
