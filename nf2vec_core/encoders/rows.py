@@ -37,12 +37,20 @@ class RowEncoderConfig:
     the 1024 embedding layer (3.15M / 3.41M; four layers would give 2.1M / 2.4M), as in the
     reference inr2vec code, so the embedding layer comes after ``hidden``.
     ``include_input`` / ``include_output`` choose which NF layers are stacked.
+
+    ``row_positions`` (not in the paper; off by default) adds a learned vector per row index to
+    the first layer's output, before its BatchNorm. The max-pool then no longer forgets which
+    row a feature came from. With a shared initialisation the neurons of all NFs are aligned (row
+    ``s`` plays the same role in every NF), and small NFs (e.g. SIREN 3×32: 70 rows) carry too
+    few rows for a permutation-invariant pool to keep what tells the classes apart; see the
+    README for the measured effect.
     """
 
     hidden: tuple[int, ...] = (512, 512, 1024, 1024)
     embed_dim: int = 1024
     include_input: bool = False
     include_output: bool = False
+    row_positions: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -69,10 +77,15 @@ class RowEncoderConfig:
 class RowEncoder(nn.Module):
     """``rows [B, S, in_features] -> embeddings [B, embed_dim]`` (per-row MLP, max over rows)."""
 
-    def __init__(self, in_features: int, cfg: RowEncoderConfig | None = None):
+    def __init__(self, in_features: int, cfg: RowEncoderConfig | None = None, num_rows: int | None = None):
         super().__init__()
         self.cfg = cfg or RowEncoderConfig()
         self.in_features = int(in_features)
+        self.num_rows = None if num_rows is None else int(num_rows)
+        if self.cfg.row_positions:
+            if not self.num_rows or self.num_rows < 1:
+                raise ConfigError("encoder.row_positions: the encoder needs the number of rows (num_rows)")
+            self.row_embedding = nn.Parameter(torch.zeros(self.num_rows, self.cfg.widths[0]))
         layers: list[nn.Module] = []
         fan_in = self.in_features
         for width in self.cfg.widths:
@@ -89,13 +102,25 @@ class RowEncoder(nn.Module):
         if rows.dim() != 3 or rows.shape[-1] != self.in_features:
             raise ValueError(f"RowEncoder: expected rows [B, S, {self.in_features}], got {tuple(rows.shape)}")
         b, s, h = rows.shape
-        z = self.layers(rows.reshape(b * s, h))  # BatchNorm over every row of every NF
+        if not self.cfg.row_positions:
+            z = self.layers(rows.reshape(b * s, h))  # BatchNorm over every row of every NF
+            return z.reshape(b, s, -1).amax(dim=1)
+        if s != self.num_rows:
+            raise ValueError(f"RowEncoder: built for {self.num_rows} rows (row_positions), got {s}")
+        z = (self.layers[0](rows) + self.row_embedding).reshape(b * s, -1)
+        z = self.layers[1:](z)
         return z.reshape(b, s, -1).amax(dim=1)
 
     def rows(self, spec: ArchSpec, theta: torch.Tensor) -> torch.Tensor:
         """The encoder input of NFs ``theta [N, P]``: ``stack_rows`` with this encoder's layer choice."""
         return stack_rows(spec, theta, include_input=self.cfg.include_input,
                           include_output=self.cfg.include_output)
+
+
+def num_rows(spec: ArchSpec, cfg: RowEncoderConfig) -> int:
+    """Rows ``S`` of the encoder input of one NF of ``spec`` (with ``cfg``'s layer choice)."""
+    return int(stack_rows(spec, torch.zeros(1, spec.num_params), include_input=cfg.include_input,
+                          include_output=cfg.include_output).shape[1])
 
 
 @torch.no_grad()

@@ -56,7 +56,7 @@ def build_models(meta: dict[str, Any]) -> tuple[RowEncoder, ImplicitDecoder]:
     """Fresh (untrained) encoder and decoder of the architecture described by ``meta``."""
     enc_cfg = RowEncoderConfig.from_dict(meta["encoder"])
     dec_cfg = ImplicitDecoderConfig.from_dict(meta["decoder"])
-    encoder = RowEncoder(int(meta["in_features"]), enc_cfg)
+    encoder = RowEncoder(int(meta["in_features"]), enc_cfg, meta.get("num_rows"))
     decoder = ImplicitDecoder(encoder.embed_dim, int(meta["in_dim"]), int(meta["out_dim"]), dec_cfg)
     return encoder, decoder
 

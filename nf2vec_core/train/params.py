@@ -22,6 +22,7 @@ class EncoderParams:
     embed_dim: int = 1024
     include_input: bool = False
     include_output: bool = False
+    row_positions: bool = False        # learned per-row vectors (not in the paper; see RowEncoderConfig)
     lr: float = 1e-4
     weight_decay: float = 1e-2
     epochs: int = 100
@@ -34,7 +35,8 @@ class EncoderParams:
 
     def encoder_config(self) -> RowEncoderConfig:
         return RowEncoderConfig(hidden=tuple(self.hidden), embed_dim=self.embed_dim,
-                                include_input=self.include_input, include_output=self.include_output)
+                                include_input=self.include_input, include_output=self.include_output,
+                                row_positions=self.row_positions)
 
     def train_config(self, clip: float) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,

@@ -34,7 +34,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..decoders.implicit import ImplicitDecoder, ImplicitDecoderConfig
-from ..encoders.rows import RowEncoder, RowEncoderConfig
+from ..encoders.rows import RowEncoder, RowEncoderConfig, num_rows
 from ..errors import BadInputError, ConfigError
 from ..nf.layout import ArchSpec
 from . import distributed as D
@@ -173,7 +173,7 @@ def _write_history(path: Path, history: list[dict[str, float]]) -> None:
 
 
 def _check_resume(meta: dict[str, Any], saved: dict[str, Any], path: Path) -> None:
-    for key in ("spec", "field_kind", "in_features", "in_dim", "out_dim", "encoder", "decoder"):
+    for key in ("spec", "field_kind", "in_features", "num_rows", "in_dim", "out_dim", "encoder", "decoder"):
         if saved.get(key) != meta[key]:
             raise ConfigError(f"{path}: cannot resume, '{key}' differs from the checkpoint "
                               f"({saved.get(key)!r} vs {meta[key]!r}); use another out_dir or resume=False")
@@ -237,6 +237,7 @@ def train_nf2vec(train: FieldDataset, val: FieldDataset | None, spec: ArchSpec, 
                                 or val.out_dim != train.out_dim):
             raise BadInputError(None, "validation set does not match the training set's NF layout or dims")
         meta = {"spec": spec.to_json(), "field_kind": field_kind, "in_features": spec.hidden,
+                "num_rows": num_rows(spec, enc_cfg),
                 "in_dim": train.in_dim, "out_dim": train.out_dim, "encoder": enc_cfg.to_dict(),
                 "decoder": dec_cfg.to_dict(), "loss": cfg.loss.to_dict(), "clip": cfg.loss.clip,
                 "train": cfg.to_dict()}

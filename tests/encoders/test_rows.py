@@ -70,3 +70,28 @@ def test_bad_inputs() -> None:
         enc(torch.zeros(2, 5, 16))
     with pytest.raises(ConfigError):
         RowEncoderConfig(hidden=(0,))
+
+
+def test_row_positions_break_row_symmetry_and_round_trip() -> None:
+    from nf2vec_core.encoders.rows import num_rows
+    from nf2vec_core.train.checkpoint import build_models
+
+    cfg = RowEncoderConfig(hidden=(16, 16), embed_dim=12, include_input=True, row_positions=True)
+    s = num_rows(SPEC, cfg)
+    assert s == 4 + 2 * 33
+    enc = RowEncoder(SPEC.hidden, cfg, num_rows=s)
+    with torch.no_grad():
+        enc.row_embedding.normal_(0, 1.0, generator=torch.Generator().manual_seed(1))
+    enc.eval()
+    rows = enc.rows(SPEC, _theta())
+    perm = torch.randperm(s, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert not torch.allclose(enc(rows), enc(rows[:, perm]))   # row identity now matters
+    with pytest.raises(ValueError):
+        enc(rows[:, :-1])
+    with pytest.raises(ConfigError):
+        RowEncoder(SPEC.hidden, cfg)                                  # needs num_rows
+    meta = {"encoder": cfg.to_dict(), "decoder": {"hidden": 8, "layers": 2}, "in_features": 32,
+            "num_rows": s, "in_dim": 3, "out_dim": 1}
+    e2, _ = build_models(meta)
+    assert e2.row_embedding.shape == (s, 16)
