@@ -28,6 +28,7 @@ import torch
 from tqdm import tqdm
 
 from ..errors import BadInputError, ConfigError
+from ..runtime import parallel_map
 from ..store.io import write_csv, write_json, write_tensors
 
 FieldKind = Literal["occupancy", "sdf", "udf", "pixels"]
@@ -57,6 +58,8 @@ class DatasetParams:
     n_surface: int = 4096                 # surface samples per shape (Chamfer, PointNet, parts)
     clip: float = 0.1                     # UDF/SDF clipping threshold
     sign_resolution: int = 128            # flood-fill grid deciding SDF signs of non-watertight meshes
+    max_yaw_deg: float = 180.0            # procedural: yaw uniform in [-max, max] degrees (180 = any heading)
+    workers: int = 0                      # processes preprocessing items in parallel (0 = one per CPU)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -123,15 +126,14 @@ def _surface_and_offgrid(inside_fn, surface: np.ndarray, labels: np.ndarray, p: 
 def _fields_from_sdf_fn(sdf_fn, surface: np.ndarray, labels: np.ndarray, p: DatasetParams,
                         rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Ground truth for a shape given a signed-distance callable (negative inside) and surface samples."""
-    from ..fields.occupancy import voxel_centers
+    from ..fields.occupancy import voxelize_sdf
     from ..fields.sampling import query_pool
     from ..fields.udf import udf_from_points
 
     inside = lambda q: sdf_fn(q) < 0  # noqa: E731
     out = _surface_and_offgrid(inside, surface, labels, p, rng)
-    if p.field == "occupancy":
-        centers = voxel_centers(p.resolution)
-        out["voxels"] = inside(centers).reshape(p.resolution, p.resolution, p.resolution).astype(np.uint8)
+    if p.field == "occupancy":  # exact: |sdf| never exceeds the distance to the surface
+        out["voxels"] = voxelize_sdf(sdf_fn, p.resolution).astype(np.uint8)
     elif p.field in ("sdf", "udf"):
         q = query_pool(surface, p.n_queries, rng=rng).astype(np.float32)
         out["coords"] = q
@@ -146,24 +148,32 @@ def _fields_from_sdf_fn(sdf_fn, surface: np.ndarray, labels: np.ndarray, p: Data
     return out
 
 
+def _procedural_item(args: tuple) -> ShapeRecord | dict:
+    """Ground truth of one procedural shape (a worker of :func:`procedural_records`)."""
+    from . import procedural as proc
+
+    sid, split, shape, p = args
+    try:
+        rng = np.random.default_rng([p.seed, _stable_hash(sid) & 0xFFFFFFFF])
+        surface, _, labels = proc.sample_surface(shape, max(p.n_surface, 2048), seed=int(rng.integers(1 << 31)))
+        sdf_fn = lambda q: proc.shape_sdf(shape, q)[0]  # noqa: E731
+        fields = _fields_from_sdf_fn(sdf_fn, surface, labels, p, rng)
+        return ShapeRecord(sid, f"procedural:{shape.class_name}:{shape.seed}", shape.class_name, split, fields)
+    except BadInputError as exc:
+        return {"id": sid, "source": "procedural", "reason": str(exc)}
+
+
 def procedural_records(p: DatasetParams) -> tuple[list[ShapeRecord], list[dict]]:
     """The embedded procedural dataset (no download), deterministic from ``p.seed``."""
     from . import procedural as proc
 
-    shapes = proc.generate_dataset(p.n_per_class, p.seed, p.classes)
+    shapes = proc.generate_dataset(p.n_per_class, p.seed, p.classes, p.max_yaw_deg)
     ids = [f"{s.class_name}_{i:04d}" for i, s in enumerate(shapes)]
     splits = assign_splits(ids, [s.class_name for s in shapes], p.split.val, p.split.test, p.seed)
-    records, rejected = [], []
-    for sid, split, shape in tqdm(list(zip(ids, splits, shapes)), desc="preprocess procedural", unit="shape"):
-        try:
-            rng = np.random.default_rng([p.seed, _stable_hash(sid) & 0xFFFFFFFF])
-            surface, _, labels = proc.sample_surface(shape, max(p.n_surface, 2048), seed=int(rng.integers(1 << 31)))
-            sdf_fn = lambda q, s=shape: proc.shape_sdf(s, q)[0]  # noqa: E731
-            fields = _fields_from_sdf_fn(sdf_fn, surface, labels, p, rng)
-            records.append(ShapeRecord(sid, f"procedural:{shape.class_name}:{shape.seed}", shape.class_name, split, fields))
-        except BadInputError as exc:
-            rejected.append({"id": sid, "source": "procedural", "reason": str(exc)})
-    return records, rejected
+    jobs = [(sid, split, shape, p) for sid, split, shape in zip(ids, splits, shapes)]
+    results = parallel_map(_procedural_item, jobs, p.workers, desc="preprocess procedural", unit="shape")
+    records = [r for r in results if isinstance(r, ShapeRecord)]
+    return records, [r for r in results if not isinstance(r, ShapeRecord)]
 
 
 def _mesh_fields(path: Path, p: DatasetParams, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -207,7 +217,6 @@ def _pointcloud_fields(points: np.ndarray, labels: np.ndarray, p: DatasetParams,
 def layout_records(p: DatasetParams) -> tuple[list[ShapeRecord], list[dict]]:
     """Real dataset layouts on the user's disk (ModelNet, ShapeNetCore, Manifold40, PLY clouds, ShapeNet-Part)."""
     from .layouts import SCANNERS
-    from .readers import read_part_shape, read_ply_points
 
     if not p.root:
         raise ConfigError(f"param 'root': source {p.source!r} needs the dataset root directory")
@@ -225,26 +234,33 @@ def layout_records(p: DatasetParams) -> tuple[list[ShapeRecord], list[dict]]:
     new_splits = dict(zip([it.id for it in unknown],
                           assign_splits([it.id for it in unknown], [it.class_name for it in unknown],
                                         p.split.val, p.split.test, p.seed)))
-    records, rejected = [], []
-    for it in tqdm(items, desc=f"preprocess {p.source}", unit="item"):
-        rng = np.random.default_rng([p.seed, _stable_hash(it.id) & 0xFFFFFFFF])
-        try:
-            if p.source == "pointcloud_ply":
-                pts = read_ply_points(it.path)
-                fields = _pointcloud_fields(pts, -np.ones(len(pts), dtype=np.int64), p, rng)
-            elif p.source == "shapenet_part":
-                pts, lab = read_part_shape(it.path, it.extra["seg_path"])
-                fields = _pointcloud_fields(pts, lab, p, rng)
-            else:
-                fields = _mesh_fields(it.path, p, rng)
-            for k, v in fields.items():
-                if v.dtype.kind == "f" and not np.isfinite(v).all():
-                    raise BadInputError(it.path, f"non-finite values in ground truth '{k}'")
-        except BadInputError as exc:
-            rejected.append({"id": it.id, "source": str(it.path), "reason": exc.reason})
-            continue
-        records.append(ShapeRecord(it.id, str(it.path), it.class_name, new_splits.get(it.id, it.split), fields))
-    return records, rejected
+    jobs = [(it, new_splits.get(it.id, it.split), p) for it in items]
+    results = parallel_map(_layout_item, jobs, p.workers, desc=f"preprocess {p.source}", unit="item")
+    records = [r for r in results if isinstance(r, ShapeRecord)]
+    return records, [r for r in results if not isinstance(r, ShapeRecord)]
+
+
+def _layout_item(args: tuple) -> ShapeRecord | dict:
+    """Ground truth of one item of a real layout (a worker of :func:`layout_records`)."""
+    from .readers import read_part_shape, read_ply_points
+
+    it, split, p = args
+    rng = np.random.default_rng([p.seed, _stable_hash(it.id) & 0xFFFFFFFF])
+    try:
+        if p.source == "pointcloud_ply":
+            pts = read_ply_points(it.path)
+            fields = _pointcloud_fields(pts, -np.ones(len(pts), dtype=np.int64), p, rng)
+        elif p.source == "shapenet_part":
+            pts, lab = read_part_shape(it.path, it.extra["seg_path"])
+            fields = _pointcloud_fields(pts, lab, p, rng)
+        else:
+            fields = _mesh_fields(it.path, p, rng)
+        for k, v in fields.items():
+            if v.dtype.kind == "f" and not np.isfinite(v).all():
+                raise BadInputError(it.path, f"non-finite values in ground truth '{k}'")
+    except BadInputError as exc:
+        return {"id": it.id, "source": str(it.path), "reason": exc.reason}
+    return ShapeRecord(it.id, str(it.path), it.class_name, split, fields)
 
 
 # ----------------------------------------------------------------- image sources

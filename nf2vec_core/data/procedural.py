@@ -6,7 +6,7 @@ Conventions
 -----------
 * Frames. Parts are built in an *object frame* (metres-ish, ``+y`` up, floor at ``y = 0``). The
   object is then deformed (a small smooth sinusoidal displacement, see :class:`Deform`), rotated
-  (uniform yaw about ``+y`` and a small random tilt) and normalised by a similarity transform to the
+  (yaw about ``+y``, uniform in ``±max_yaw_deg``, and a small random tilt) and normalised by a similarity transform to the
   *canonical frame*: the axis-aligned bounding box of the (deformed, rotated) surface is centred at
   the origin and its largest half-extent is ``0.9``, so the object lies in ``[-1, 1]^3`` with margin.
   A canonical point ``p`` maps to the object frame as ``x = p / scale + center`` (world, rotated),
@@ -820,8 +820,12 @@ assert tuple(_BUILDERS) == CLASSES
 
 
 # ------------------------------------------------------------------------------- assembly
-def _random_rotation(rng: np.random.Generator, max_tilt_deg: float = 6.0) -> np.ndarray:
-    yaw = _rot(1, _u(rng, 0, 2 * np.pi))
+def _random_rotation(rng: np.random.Generator, max_yaw_deg: float = 180.0,
+                     max_tilt_deg: float = 6.0) -> np.ndarray:
+    """Yaw about ``+y`` uniform in ``[-max_yaw_deg, max_yaw_deg]``, then a tilt up to ``max_tilt_deg``
+    about a random horizontal axis (one draw per angle whatever the ranges, so the other random
+    parameters of a shape do not depend on them)."""
+    yaw = _rot(1, math.radians(max_yaw_deg) * _u(rng, -1.0, 1.0))
     axis_ang = _u(rng, 0, 2 * np.pi)
     axis = np.array([math.cos(axis_ang), 0.0, math.sin(axis_ang)])
     tilt = math.radians(_u(rng, 0, max_tilt_deg))
@@ -906,8 +910,12 @@ def _class_id(class_name: str) -> int:
     return CLASSES.index(class_name)
 
 
-def make_shape(class_name: str, seed: int) -> ProceduralShape:
-    """Generate one shape of ``class_name`` deterministically from ``seed`` (canonical frame)."""
+def make_shape(class_name: str, seed: int, max_yaw_deg: float = 180.0) -> ProceduralShape:
+    """Generate one shape of ``class_name`` deterministically from ``seed`` (canonical frame).
+
+    ``max_yaw_deg``: the yaw about the up axis is uniform in ``[-max_yaw_deg, max_yaw_deg]``
+    (180 = any heading; small values give roughly aligned shapes, as in ShapeNet / ModelNet).
+    """
     cid = _class_id(class_name)
     rng = np.random.default_rng(int(seed))
     builder, size = _BUILDERS[class_name](rng)
@@ -916,7 +924,7 @@ def make_shape(class_name: str, seed: int) -> ProceduralShape:
     offs = np.array([0.0, -0.5 * size * 0.5, 0.0])
     parts = [Primitive(p.kind, p.params, p.part_id, p.rotation, _tup(p.t + offs)) for p in parts]
     deform = _random_deform(rng, size)
-    rotation = _random_rotation(rng)
+    rotation = _random_rotation(rng, max_yaw_deg)
     raw = ProceduralShape(class_name, cid, int(seed), tuple(parts), deform, _tup(rotation))
     return _normalise(raw)
 
@@ -927,8 +935,8 @@ def shape_seed(seed: int, class_id: int, index: int) -> int:
     return int(ss.generate_state(1, dtype=np.uint32)[0])
 
 
-def generate_dataset(n_per_class: int, seed: int, classes: Sequence[str] | None = None
-                     ) -> list[ProceduralShape]:
+def generate_dataset(n_per_class: int, seed: int, classes: Sequence[str] | None = None,
+                     max_yaw_deg: float = 180.0) -> list[ProceduralShape]:
     """``n_per_class`` shapes of every class (class-major order), deterministic in ``seed``.
 
     A shape's seed depends only on (``seed``, global class id, index), so subsets of classes and
@@ -938,4 +946,7 @@ def generate_dataset(n_per_class: int, seed: int, classes: Sequence[str] | None 
         raise ConfigError(f"n_per_class must be >= 0, got {n_per_class}")
     names = CLASSES if classes is None else tuple(classes)
     ids = [_class_id(c) for c in names]
-    return [make_shape(c, shape_seed(seed, cid, i)) for c, cid in zip(names, ids) for i in range(int(n_per_class))]
+    if not 0.0 <= float(max_yaw_deg) <= 180.0:
+        raise ConfigError(f"max_yaw_deg must be in [0, 180], got {max_yaw_deg}")
+    return [make_shape(c, shape_seed(seed, cid, i), max_yaw_deg) for c, cid in zip(names, ids)
+            for i in range(int(n_per_class))]

@@ -33,7 +33,7 @@ def test_procedural_occupancy_prepare_and_fit(tmp_path):
     spec = ArchSpec("siren", in_dim=3, hidden=32, depth=2, w0=10.0)
     theta0 = init_batch(spec, 4, mode="shared", seed=0)
     theta, _ = fit_chunk(spec, theta0, fit_targets(data, 0, 4),
-                         FitConfig(steps=150, lr=2e-3, points_per_step=1024, loss="bce"))
+                         FitConfig(steps=300, lr=5e-3, points_per_step=1024, loss="bce"))
     before, after = quality(spec, theta0, data, 0, 4), quality(spec, theta, data, 0, 4)
     assert after["iou"].mean() > before["iou"].mean() + 0.1
     assert torch.isfinite(after["iou_offgrid"]).all()

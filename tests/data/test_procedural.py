@@ -237,14 +237,15 @@ def test_part_ids_cover_every_part_name_over_seeds() -> None:
         assert seen == set(range(len(P.PART_NAMES[c]))), c
 
 
-def test_classes_overlap_in_simple_statistics() -> None:
+@pytest.mark.parametrize("max_yaw", [180.0, 30.0])
+def test_classes_overlap_in_simple_statistics(max_yaw: float) -> None:
     """Sorted bbox extents + volume must not separate the classes (the task is not trivial)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    data = P.generate_dataset(12, seed=0)
+    data = P.generate_dataset(12, seed=0, max_yaw_deg=max_yaw)
     g = np.linspace(-0.95, 0.95, 24)
     grid = np.stack(np.meshgrid(g, g, g, indexing="ij"), -1).reshape(-1, 3)
     feats = np.array([sorted(s.half_extents) + [P.shape_occupancy(s, grid).mean()] for s in data])
@@ -253,3 +254,22 @@ def test_classes_overlap_in_simple_statistics() -> None:
     acc = cross_val_score(clf, feats, labels, cv=StratifiedKFold(4, shuffle=True, random_state=0)).mean()
     print(f"overlap accuracy {acc:.3f}")
     assert 1.5 / len(P.CLASSES) < acc < 0.9, acc
+
+
+def test_yaw_range() -> None:
+    """max_yaw_deg bounds the heading; the other random parameters do not depend on it."""
+    import math
+
+    def yaw_deg(shape) -> float:
+        r = np.asarray(shape.rotation)
+        return math.degrees(math.atan2(r[0, 2], r[2, 2]))  # heading of the local z axis (tilt <= 6 deg)
+
+    aligned = [P.make_shape("chair", s, max_yaw_deg=0.0) for s in range(6)]
+    free = [P.make_shape("chair", s) for s in range(6)]
+    assert max(abs(yaw_deg(s)) for s in aligned) < 7.0
+    assert max(abs(yaw_deg(s)) for s in free) > 30.0
+    for a, b in zip(aligned, free):  # same parts, only the rotation differs
+        assert [p.kind for p in a.parts] == [p.kind for p in b.parts]
+        assert [p.params for p in a.parts] == [p.params for p in b.parts]
+    with pytest.raises(ConfigError):
+        P.generate_dataset(1, seed=0, max_yaw_deg=200.0)
