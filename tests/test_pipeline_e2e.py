@@ -37,6 +37,13 @@ TINY = {
     "classifier.hidden": [32],
     "classifier.epochs": 3,
     "classifier.batch_size": 8,
+    "weightspace.gnn.hidden": 8,
+    "weightspace.gnn.steps": 1,
+    "weightspace.gnn.node_mlp_hidden": 16,
+    "weightspace.gnn.edge_mlp_hidden": 16,
+    "weightspace.gnn.readout_hidden": 16,
+    "weightspace.mlp.hidden": [16],
+    "weightspace.train.epochs": 2,
     "retrieval.ks": [1, 2],
     "reconstruct.n_examples": 3,
     "reconstruct.n_figure": 2,
@@ -106,9 +113,12 @@ def test_repro_produces_metrics(tiny_repo):
     assert rec["nf_chamfer"] >= 0 and 0 <= rec["nf2vec_fscore"] <= 1
     base = json.loads((work / "metrics" / "baselines_shapes.json").read_text())
     assert 0 <= base["pointnet_accuracy"] <= 1 and base["nf2vec_encode_classify_ms"] > 0
-    for png in ("confusion_shapes", "tsne_shapes", "reconstruct_shapes", "interpolation_shapes", "timing_shapes"):
+    ws = json.loads((work / "metrics" / "weightspace_shapes.json").read_text())
+    assert 0 <= ws["gnn_accuracy"] <= 1 and 0 <= ws["mlp_accuracy"] <= 1 and 0 <= ws["weights_kmeans_nmi"] <= 1
+    for png in ("confusion_shapes", "confusion_gnn_shapes", "tsne_shapes", "reconstruct_shapes", "interpolation_shapes", "timing_shapes"):
         assert (work / "plots" / f"{png}.png").stat().st_size > 1000
-    assert "nf2vec classification accuracy" in (work / "reports" / "summary.md").read_text()
+    summary = (work / "reports" / "summary.md").read_text()
+    assert "nf2vec classification accuracy" in summary and "graph meta-network" in summary
 
 
 def test_exp_run_with_set_param_and_metrics_diff(tiny_repo):
