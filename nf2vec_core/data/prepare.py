@@ -25,7 +25,6 @@ from typing import Literal, Optional
 import numpy as np
 import pandas as pd
 import torch
-from tqdm import tqdm
 
 from ..errors import BadInputError, ConfigError
 from ..runtime import parallel_map
@@ -148,6 +147,12 @@ def _fields_from_sdf_fn(sdf_fn, surface: np.ndarray, labels: np.ndarray, p: Data
     return out
 
 
+def _records_and_rejected(results: list) -> tuple[list[ShapeRecord], list[dict]]:
+    """Split worker results into the usable records and the rejected items (dicts), in order."""
+    return ([r for r in results if isinstance(r, ShapeRecord)],
+            [r for r in results if not isinstance(r, ShapeRecord)])
+
+
 def _procedural_item(args: tuple) -> ShapeRecord | dict:
     """Ground truth of one procedural shape (a worker of :func:`procedural_records`)."""
     from . import procedural as proc
@@ -171,9 +176,8 @@ def procedural_records(p: DatasetParams) -> tuple[list[ShapeRecord], list[dict]]
     ids = [f"{s.class_name}_{i:04d}" for i, s in enumerate(shapes)]
     splits = assign_splits(ids, [s.class_name for s in shapes], p.split.val, p.split.test, p.seed)
     jobs = [(sid, split, shape, p) for sid, split, shape in zip(ids, splits, shapes)]
-    results = parallel_map(_procedural_item, jobs, p.workers, desc="preprocess procedural", unit="shape")
-    records = [r for r in results if isinstance(r, ShapeRecord)]
-    return records, [r for r in results if not isinstance(r, ShapeRecord)]
+    return _records_and_rejected(parallel_map(_procedural_item, jobs, p.workers,
+                                              desc="preprocess procedural", unit="shape"))
 
 
 def _mesh_fields(path: Path, p: DatasetParams, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -235,9 +239,8 @@ def layout_records(p: DatasetParams) -> tuple[list[ShapeRecord], list[dict]]:
                           assign_splits([it.id for it in unknown], [it.class_name for it in unknown],
                                         p.split.val, p.split.test, p.seed)))
     jobs = [(it, new_splits.get(it.id, it.split), p) for it in items]
-    results = parallel_map(_layout_item, jobs, p.workers, desc=f"preprocess {p.source}", unit="item")
-    records = [r for r in results if isinstance(r, ShapeRecord)]
-    return records, [r for r in results if not isinstance(r, ShapeRecord)]
+    return _records_and_rejected(parallel_map(_layout_item, jobs, p.workers,
+                                              desc=f"preprocess {p.source}", unit="item"))
 
 
 def _layout_item(args: tuple) -> ShapeRecord | dict:
