@@ -1,5 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
-#   make repro   create/reuse .venv, install, run the whole default DVC pipeline
+#   make repro   create/reuse .venv, install, run the default DVC pipeline (dvc repro report)
+#   make repro-arena   the Neural Field Arena stages (dvc repro arena_report)
 #   make test    create/reuse .venv, install, run the test suite
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -9,7 +10,7 @@ export DVC_NO_ANALYTICS := 1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: env repro test bench clean-env
+.PHONY: env repro repro-arena repro-nerf repro-all test bench clean-env
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +24,17 @@ $(VENV)/.installed: pyproject.toml
 env: $(VENV)/.installed
 
 repro: env
+	$(VENV)/bin/dvc repro report
+
+# The Neural Field Arena (paper 004: Neural MNIST/Digits, shared vs random init, studies, leaderboard)
+repro-arena: env
+	$(VENV)/bin/dvc repro arena_report
+
+# NeRFs as data (paper 000 §VI: multi-view renders, NeRF fitting, nf2vec on NeRFs, baselines, transfer)
+repro-nerf: env
+	$(VENV)/bin/dvc repro nerf_tasks nerf_transfer
+
+repro-all: env
 	$(VENV)/bin/dvc repro
 
 test: env

@@ -71,3 +71,23 @@ def _single_thread() -> None:
         torch.set_num_threads(1)
     except Exception:  # noqa: BLE001 - torch is optional here
         pass
+
+
+def hardware_summary() -> str:
+    """One line naming the compute this process runs on (CPU model/threads or the CUDA device)."""
+    import platform
+
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    text = f"{cpu}, {torch.get_num_threads()} torch threads, torch {torch.__version__}"
+    if torch.cuda.is_available():
+        text += f", GPU {torch.cuda.get_device_name(0)}"
+    return text

@@ -1,6 +1,7 @@
 """Fit one NF per item of a prepared dataset, from a shared init, into a neural dataset."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from _common import ROOT, parser, params, run
@@ -16,15 +17,22 @@ def main() -> None:
     ap.add_argument("--part", default="0/1", help="i/k: fit only shards s with s %% k == i (split across machines)")
     ap.add_argument("--out", default=None, help="output dir (default: data/neural/<dataset>)")
     ap.add_argument("--metrics", default=None, help="metrics JSON (default: metrics/fit_<dataset>.json)")
+    ap.add_argument("--prepared", default=None, help="prepared dataset dir (default: data/prepared/<dataset>)")
+    ap.add_argument("--nf-section", default="nf", help="params section of the NF architecture (e.g. arena.nfs.siren)")
+    ap.add_argument("--fit-section", default="fit", help="params section of the fitting settings (e.g. arena.fit)")
+    ap.add_argument("--init", choices=("shared", "random"), default=None, help="override <fit-section>.init")
+    ap.add_argument("--steps", type=int, default=None, help="override <fit-section>.steps")
     ap.add_argument("--merge", action="store_true",
                     help="only merge: check all shards (copied from the parts) are present, write the index")
     args = ap.parse_args()
     p = params(args)
-    nf = load_section(p, "nf", NFParams)
-    fit = load_section(p, "fit", FitParams)
+    nf = load_section(p, args.nf_section, NFParams)
+    fit = load_section(p, args.fit_section, FitParams)
+    overrides = {k: v for k, v in (("init", args.init), ("steps", args.steps)) if v is not None}
+    fit = replace(fit, **overrides)
     i, k = (int(v) for v in args.part.split("/"))
     out = Path(args.out or ROOT / "data" / "neural" / args.dataset)
-    prepared = ROOT / "data" / "prepared" / args.dataset
+    prepared = Path(args.prepared or ROOT / "data" / "prepared" / args.dataset)
     summary = (merge_parts(prepared, out, fit) if args.merge
                else fit_dataset(prepared, out, nf, fit, part=(i, k)))
     if k == 1 or "mean_fit_loss" in summary:

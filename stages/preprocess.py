@@ -10,9 +10,10 @@ from nf2vec_core.data.prepare import DatasetParams, prepare_dataset
 def main() -> None:
     ap = parser(__doc__)
     ap.add_argument("--dataset", required=True, help="a key of the datasets section")
+    ap.add_argument("--section", default="datasets", help="params section holding the dataset (e.g. arena.datasets)")
     ap.add_argument("--out", default=None, help="output dir (default: data/prepared/<dataset>)")
     args = ap.parse_args()
-    cfg = load_section(params(args), f"datasets.{args.dataset}", DatasetParams)
+    cfg = load_section(params(args), f"{args.section}.{args.dataset}", DatasetParams)
     out = args.out or ROOT / "data" / "prepared" / args.dataset
     meta = prepare_dataset(cfg, out)
     print(f"prepared {meta['count']} items ({meta['rejected']} rejected) -> {out}")

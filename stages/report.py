@@ -1,7 +1,7 @@
-"""Write reports/summary.md: this run's figures beside the papers' numbers."""
+"""Write reports/summary_<dataset>.md: this run's figures beside the papers' numbers."""
 from __future__ import annotations
 
-from _common import ROOT, parser, params, run
+from _common import ROOT, parser, run
 
 from nf2vec_core.store.io import write_text
 from nf2vec_core.tasks.report import summary_markdown
@@ -9,10 +9,10 @@ from nf2vec_core.tasks.report import summary_markdown
 
 def main() -> None:
     ap = parser(__doc__)
+    ap.add_argument("--dataset", required=True, help="a dataset of pipeline.datasets")
     args = ap.parse_args()
-    datasets = list(params(args)["pipeline"]["datasets"])
-    text = summary_markdown(ROOT / "metrics", datasets)
-    write_text(ROOT / "reports" / "summary.md", text)
+    text = summary_markdown(ROOT / "metrics", [args.dataset])
+    write_text(ROOT / "reports" / f"summary_{args.dataset}.md", text)
     print(text)
 
 

@@ -3,6 +3,9 @@ on the same splits as nf2vec; plus the k-means NMI of the weights and parameter-
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import torch
@@ -19,11 +22,21 @@ from nf2vec_core.weightspace.train import build_classifier, fit_and_evaluate
 
 def main() -> None:
     ap = parser(__doc__)
-    ap.add_argument("--dataset", required=True)
+    ap.add_argument("--dataset", required=True, help="name of the run: data/neural/<dataset>, metrics/*_<dataset>")
+    ap.add_argument("--section", default="weightspace", help="params section (e.g. arena.classify)")
+    ap.add_argument("--neural", default=None, help="neural dataset dir (default: data/neural/<dataset>)")
+    ap.add_argument("--prepared", default=None, help="prepared dataset dir (default: data/prepared/<dataset>)")
+    ap.add_argument("--models", default=None, help="comma-separated override of <section>.models")
+    ap.add_argument("--metrics-dir", default=str(ROOT / "metrics"))
+    ap.add_argument("--plots-dir", default=str(ROOT / "plots"))
     args = ap.parse_args()
-    cfg = load_section(params(args), "weightspace", WeightspaceParams)
-    neural = NeuralDataset(ROOT / "data" / "neural" / args.dataset)
-    classes = json.loads((ROOT / "data" / "prepared" / args.dataset / "meta.json").read_text())["classes"]
+    cfg = load_section(params(args), args.section, WeightspaceParams)
+    if args.models:
+        cfg = replace(cfg, models=tuple(m.strip() for m in args.models.split(",") if m.strip()))
+    metrics_dir, plots_dir = Path(args.metrics_dir), Path(args.plots_dir)
+    neural = NeuralDataset(Path(args.neural or ROOT / "data" / "neural" / args.dataset))
+    prepared = Path(args.prepared or ROOT / "data" / "prepared" / args.dataset)
+    classes = json.loads((prepared / "meta.json").read_text())["classes"]
     theta = neural.params()
     labels = torch.as_tensor(neural.index["class_id"].to_numpy())
     splits = {s: torch.as_tensor(neural.split_rows(s), dtype=torch.long) for s in ("train", "val", "test")}
@@ -34,15 +47,16 @@ def main() -> None:
                  "param_distance": distance_summary(pairwise_distance_values(theta, spec=neural.spec))}
     for kind in cfg.models:
         model = build_classifier(kind, neural.spec, len(classes), gnn=cfg.gnn, mlp=cfg.mlp, seed=cfg.train.seed)
+        t0 = time.perf_counter()
         res = fit_and_evaluate(model, data["train"], data["val"], data["test"], cfg.train, class_names=classes)
-        out[kind] = res.metrics()
+        out[kind] = {**res.metrics(), "train_seconds": round(time.perf_counter() - t0, 1)}
         out[f"{kind}_accuracy"] = float(res.accuracy)
-        write_csv(ROOT / "plots" / f"weightspace_{kind}_{args.dataset}.csv",
+        write_csv(plots_dir / f"weightspace_{kind}_{args.dataset}.csv",
                   pd.DataFrame(res.history).reset_index(names="epoch"))
-        plot_confusion(res.confusion, classes, ROOT / "plots" / f"confusion_{kind}_{args.dataset}.png",
+        plot_confusion(res.confusion, classes, plots_dir / f"confusion_{kind}_{args.dataset}.png",
                        title=f"{kind} on raw weights ({args.dataset}, test acc {res.accuracy:.3f})")
         print(f"{kind}: test accuracy {res.accuracy:.4f}")
-    write_json(ROOT / "metrics" / f"weightspace_{args.dataset}.json", out)
+    write_json(metrics_dir / f"weightspace_{args.dataset}.json", out)
 
 
 if __name__ == "__main__":

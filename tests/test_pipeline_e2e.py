@@ -55,6 +55,41 @@ TINY = {
     "timing.pointnet_points": 128,
     "timing.points": [256, 512],
     "timing.repeats": 2,
+    "nerf.data.n_per_class": 3,
+    "nerf.data.views": {"n_views": 4, "n_val_views": 1, "height": 16, "width": 16, "mesh_resolution": 24,
+                        "supersample": 1, "color_jitter": 0.1, "seed": 0},
+    "nerf.arch.num_freqs": 4,
+    "nerf.arch.hidden": 16,
+    "nerf.fit.steps": 10,
+    "nerf.fit.rays_per_step": 64,
+    "nerf.fit.render": {"samples_per_ray": 8},
+    "nerf.shard_size": 16,
+    "nerf.encoder.hidden": [16, 16],
+    "nerf.encoder.embed_dim": 16,
+    "nerf.encoder.epochs": 2,
+    "nerf.encoder.batch_size": 4,
+    "nerf.encoder.rays_per_item": 32,
+    "nerf.encoder.samples_per_ray": 8,
+    "nerf.decoder": {"hidden": 16, "layers": 2, "pe_freqs": 2, "skip": True},
+    "nerf.baseline": {"views": 2, "channels": [8], "epochs": 1, "batch_size": 8, "samples_per_ray": 8},
+    "nerf.transfer.hidden": [16],
+    "nerf.transfer.epochs": 3,
+    "arena.datasets": {"digits": {"source": "digits", "field": "pixels", "n_per_class": 12,
+                                  "split": {"val": 0.2, "test": 0.3}, "seed": 0}},
+    "arena.fit.chunk_size": 64,
+    "arena.runs": {"digits-siren-s20-shared": {"dataset": "digits", "nf": "siren", "init": "shared", "steps": 20,
+                                               "models": "gnn,mlp"},
+                   "digits-siren-s20-random": {"dataset": "digits", "nf": "siren", "init": "random", "steps": 20,
+                                               "models": "mlp"}},
+    "arena.classify.gnn.hidden": 8,
+    "arena.classify.gnn.steps": 1,
+    "arena.classify.gnn.node_mlp_hidden": 16,
+    "arena.classify.gnn.edge_mlp_hidden": 16,
+    "arena.classify.gnn.readout_hidden": 16,
+    "arena.classify.mlp.hidden": [16],
+    "arena.classify.train.epochs": 2,
+    "arena.connectivity": {"dataset": "digits", "nf": "siren", "signals": 2, "replicas": 2, "steps": 20,
+                           "lr": 0.001, "points_per_step": 32, "curve_steps": 3, "seed": 0},
 }
 
 
@@ -117,8 +152,43 @@ def test_repro_produces_metrics(tiny_repo):
     assert 0 <= ws["gnn_accuracy"] <= 1 and 0 <= ws["mlp_accuracy"] <= 1 and 0 <= ws["weights_kmeans_nmi"] <= 1
     for png in ("confusion_shapes", "confusion_gnn_shapes", "tsne_shapes", "reconstruct_shapes", "interpolation_shapes", "timing_shapes"):
         assert (work / "plots" / f"{png}.png").stat().st_size > 1000
-    summary = (work / "reports" / "summary.md").read_text()
+    summary = (work / "reports" / "summary_shapes.md").read_text()
     assert "nf2vec classification accuracy" in summary and "graph meta-network" in summary
+
+
+def test_repro_runs_the_nerf_stages(tiny_repo):
+    work, _ = tiny_repo
+    fit = json.loads((work / "metrics" / "nerf_fit.json").read_text())
+    assert fit["count"] == 30 and fit["mean_psnr"] > 5
+    assert (work / "data" / "views" / "shapes" / "table_0000" / "transforms_train.json").is_file()
+    tr = json.loads((work / "metrics" / "nerf_train.json").read_text())
+    assert tr["test_decoded_psnr"] > 0 and tr["n_train"] == 10
+    tasks = json.loads((work / "metrics" / "nerf_tasks.json").read_text())
+    for k in ("nf2vec_accuracy", "single_view_accuracy", "multi_view_accuracy"):
+        assert 0 <= tasks[k] <= 1
+    assert tasks["speedup_vs_multi_view"] > 0 and "map@1" in tasks["retrieval"]
+    transfer = json.loads((work / "metrics" / "nerf_transfer.json").read_text())
+    assert transfer["n_test"] == 10 and transfer["test_mapped_psnr"] > 0
+    for png in ("nerf_reconstruct", "nerf_interpolation", "nerf_confusion", "nerf_transfer"):
+        assert (work / "plots" / f"{png}.png").stat().st_size > 1000
+
+
+def test_repro_runs_the_arena(tiny_repo):
+    work, _ = tiny_repo
+    for run in ("digits-siren-s20-shared", "digits-siren-s20-random"):
+        fit = json.loads((work / "metrics" / "arena" / f"fit_{run}.json").read_text())
+        assert fit["count"] == 120 and fit["mean_psnr"] > 5
+        ws = json.loads((work / "metrics" / "arena" / f"weightspace_{run}.json").read_text())
+        assert 0 <= ws["mlp_accuracy"] <= 1
+    conn = json.loads((work / "metrics" / "arena_connectivity.json").read_text())
+    assert conn["same_init_matching_identity_fraction"] > conn["different_inits_matching_identity_fraction"]
+    board = (work / "reports" / "leaderboard.md").read_text()
+    assert "| digits | gnn | shared | siren | 20 |" in board and "96.40" in board
+    summary = json.loads((work / "metrics" / "arena_summary.json").read_text())
+    assert summary["runs"] == 2 and "digits/siren" in summary["init"]
+    for png in ("accuracy_vs_nmi", "accuracy_vs_psnr_ratio", "param_distances_digits_siren", "mode_connectivity",
+                "repeatability"):
+        assert (work / "plots" / "arena" / f"{png}.png").stat().st_size > 1000
 
 
 def test_exp_run_with_set_param_and_metrics_diff(tiny_repo):

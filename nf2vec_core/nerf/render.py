@@ -34,7 +34,7 @@ from .arch import NerfArch, radiance
 from .rays import camera_rays, ray_bounds
 
 __all__ = ["RenderConfig", "RenderOutput", "stratified_intervals", "composite_reference", "composite_nerfacc",
-           "render_rays", "render_images", "OccGrids", "use_occgrid"]
+           "render_rays", "render_field", "render_images", "OccGrids", "use_occgrid"]
 
 
 @dataclass(frozen=True)
@@ -232,12 +232,21 @@ def render_rays(arch: NerfArch, theta: torch.Tensor, origins: torch.Tensor, dirs
         return _render_occgrid(arch, theta, origins, dirs, grids, background, stratified=jitter is not None)
     if cfg.estimator == "occgrid":
         raise RuntimeError("render.estimator 'occgrid' needs occupancy grids (OccGrids) and CUDA")
+    return render_field(lambda pts: radiance(arch, theta, pts), origins, dirs, cfg, arch.aabb,
+                        background=background, jitter=jitter)
+
+
+def render_field(field, origins: torch.Tensor, dirs: torch.Tensor, cfg: RenderConfig,
+                 aabb: Sequence[float] | None, *, background: torch.Tensor | None = None,
+                 jitter: torch.Tensor | None = None) -> RenderOutput:
+    """The batched path for any batched radiance field ``field(points [N, M, 3]) -> (rgb [N,M,3],
+    sigma [N,M])`` (a NeRF's weights, or the nf2vec decoder conditioned on embeddings)."""
     n, r = origins.shape[:2]
-    t_near, t_far = ray_bounds(origins, dirs, cfg.near, cfg.far, arch.aabb if cfg.clip_to_aabb else None)
+    t_near, t_far = ray_bounds(origins, dirs, cfg.near, cfg.far, aabb if cfg.clip_to_aabb else None)
     ts, te = stratified_intervals(t_near, t_far, cfg.samples_per_ray, jitter)        # [N, R, S]
     mids = 0.5 * (ts + te)
     pts = origins.unsqueeze(-2) + dirs.unsqueeze(-2) * mids.unsqueeze(-1)            # [N, R, S, 3]
-    rgb, sigma = radiance(arch, theta, pts.reshape(n, -1, 3))
+    rgb, sigma = field(pts.reshape(n, -1, 3))
     rgb, sigma = rgb.view(n, r, -1, 3), sigma.view(n, r, -1)
     composite = composite_nerfacc if cfg.compositor == "nerfacc" else composite_reference
     out, _ = composite(rgb, sigma, ts, te, background)
@@ -247,10 +256,12 @@ def render_rays(arch: NerfArch, theta: torch.Tensor, origins: torch.Tensor, dirs
 @torch.no_grad()
 def render_images(arch: NerfArch, theta: torch.Tensor, c2w: torch.Tensor, focal: torch.Tensor | float, height: int,
                   width: int, cfg: RenderConfig, *, background: torch.Tensor | None = None,
-                  grids: OccGrids | None = None, chunk_rays: int = 4096) -> RenderOutput:
+                  grids: OccGrids | None = None, chunk_rays: int = 4096, field=None) -> RenderOutput:
     """Render views ``c2w [N, V, 4, 4]`` of ``N`` NeRFs (focal ``[N]`` or a float, pixels).
 
     ``background`` ``[3]`` or ``[N, 3]``. Rays are processed ``chunk_rays`` per NeRF at a time.
+    ``field``: render this batched radiance field instead of ``theta`` (see :func:`render_field`;
+    e.g. the nf2vec decoder), inside ``arch``'s box.
     Returns ``color [N, V, H, W, 3]``, ``opacity``/``depth`` ``[N, V, H, W]``.
     """
     n, v = c2w.shape[:2]
@@ -266,8 +277,9 @@ def render_images(arch: NerfArch, theta: torch.Tensor, c2w: torch.Tensor, focal:
         bg = background.to(origins).view(-1, 1, 3) if background.dim() == 2 else background.to(origins)
     outs = []
     for a in range(0, origins.shape[1], chunk_rays):
-        outs.append(render_rays(arch, theta, origins[:, a:a + chunk_rays], dirs[:, a:a + chunk_rays], cfg,
-                                background=bg, grids=grids))
+        o, d = origins[:, a:a + chunk_rays], dirs[:, a:a + chunk_rays]
+        outs.append(render_field(field, o, d, cfg, arch.aabb, background=bg) if field is not None
+                    else render_rays(arch, theta, o, d, cfg, background=bg, grids=grids))
     color = torch.cat([o.color for o in outs], 1).view(n, v, height, width, 3)
     opacity = torch.cat([o.opacity for o in outs], 1).view(n, v, height, width)
     depth = torch.cat([o.depth for o in outs], 1).view(n, v, height, width)

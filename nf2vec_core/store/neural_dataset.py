@@ -135,7 +135,7 @@ class NeuralDataset:
                 raise BadInputError(path, "parameter shard missing")
             with safe_open(str(path), framework="pt") as f:
                 sl = f.get_slice("params")
-                shard_rows = torch.as_tensor(group["row"].to_numpy())
+                shard_rows = torch.from_numpy(group["row"].to_numpy(copy=True))
                 lo, hi = int(shard_rows.min()), int(shard_rows.max()) + 1
                 block = sl[lo:hi]
             where = pos[torch.as_tensor(idx.index.get_indexer(group.index))]

@@ -1,4 +1,4 @@
-"""The generated summary: this run's figures beside the papers' numbers (``reports/summary.md``).
+"""The generated summary: this run's figures beside the papers' numbers (``reports/summary_<dataset>.md``).
 
 The papers' figures are on other data (ModelNet40, ShapeNet10, Manifold40, MNIST) and sizes; they
 are the bar, not a like-for-like comparison with the embedded dataset. Every number of "this run"

@@ -220,5 +220,70 @@ def plot_training_curves(history: Mapping[str, Sequence[float]], path: PathLike,
     return save_figure(fig, path)
 
 
+def plot_scatter_groups(df: pd.DataFrame, x: str, y: str, path: PathLike, *, color: str, marker: str | None = None,
+                        xlabel: str | None = None, ylabel: str | None = None, title: str | None = None) -> Path:
+    """Scatter of ``df[x]`` vs ``df[y]``, one colour per value of ``color`` and one marker per value
+    of ``marker`` (paper 004 Figs. 5-7 style: one dot per neural dataset)."""
+    d = df[[c for c in {x, y, color, marker} if c]].dropna(subset=[x, y])
+    if d.empty:
+        raise BadInputError(path, f"plot_scatter_groups: no rows with both {x!r} and {y!r}")
+    markers = "osD^v<>Px*"
+    mvals = sorted(d[marker].astype(str).unique()) if marker else [None]
+    fig = _new_figure(6.5, 4.5)
+    ax = fig.add_subplot()
+    for ci, (cval, g) in enumerate(sorted(d.groupby(color), key=lambda t: str(t[0]))):
+        for mi, mval in enumerate(mvals):
+            h = g if mval is None else g[g[marker].astype(str) == mval]
+            if len(h):
+                label = f"{cval}" if mval is None else f"{cval} · {mval}"
+                ax.scatter(h[x], h[y], s=36, marker=markers[mi % len(markers)], color=f"C{ci}", label=label, alpha=0.8)
+    ax.set_xlabel(xlabel or x)
+    ax.set_ylabel(ylabel or y)
+    if title:
+        ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return save_figure(fig, path)
+
+
+def plot_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], path: PathLike, *,
+                xlabel: str = "x", ylabel: str = "y", title: str | None = None, logy: bool = False) -> Path:
+    """Line plot, one named ``(x, y)`` series per entry (e.g. loss along an interpolation path)."""
+    if not curves:
+        raise BadInputError(path, "plot_curves: no curves to plot")
+    fig = _new_figure(6.5, 4)
+    ax = fig.add_subplot()
+    for i, (name, (xs, ys)) in enumerate(curves.items()):
+        ax.plot(_np(xs), _np(ys), marker=".", color=f"C{i % 10}", label=name)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return save_figure(fig, path)
+
+
+def plot_matrices(mats: Mapping[str, np.ndarray | torch.Tensor], path: PathLike, *, title: str | None = None,
+                  colorbar_label: str = "") -> Path:
+    """Side-by-side heatmaps on one colour scale (e.g. repeatability distance matrices)."""
+    arrs = {k: _np(v).astype(np.float64) for k, v in mats.items()}
+    if not arrs:
+        raise BadInputError(path, "plot_matrices: nothing to plot")
+    vmax = max(float(np.nanmax(a)) for a in arrs.values())
+    fig = _new_figure(4.2 * len(arrs) + 0.8, 4)
+    for i, (name, a) in enumerate(arrs.items()):
+        ax = fig.add_subplot(1, len(arrs), i + 1)
+        im = ax.imshow(a, cmap="viridis", vmin=0.0, vmax=vmax)
+        ax.set_title(name, fontsize=10)
+    fig.colorbar(im, ax=fig.axes, label=colorbar_label, shrink=0.8)
+    if title:
+        fig.suptitle(title)
+    return save_figure(fig, path)
+
+
 __all__ = ["save_figure", "plot_confusion", "plot_tsne", "plot_timing", "plot_point_clouds",
-           "plot_image_grid", "plot_histograms", "plot_training_curves"]
+           "plot_image_grid", "plot_histograms", "plot_training_curves", "plot_scatter_groups", "plot_curves",
+           "plot_matrices"]

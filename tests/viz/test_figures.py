@@ -37,6 +37,13 @@ def test_all_figures_write_png(tmp_path: Path):
                           xlabel="psnr"),
         F.plot_training_curves({"train_loss": [1.0, 0.5, 0.2], "val_accuracy": [0.2, 0.6, 0.9], "empty": []},
                                tmp_path / "curves.png"),
+        F.plot_scatter_groups(pd.DataFrame({"nmi": [0.1, 0.5, 0.6, 0.2], "acc": [0.3, 0.9, 0.95, np.nan],
+                                            "init": ["random", "shared", "shared", "random"],
+                                            "dataset": ["a", "a", "b", "b"]}),
+                              "nmi", "acc", tmp_path / "scatter.png", color="init", marker="dataset"),
+        F.plot_curves({"same": ([0, 0.5, 1], [1e-3, 5e-3, 1e-3]), "diff": ([0, 0.5, 1], [1e-3, 0.1, 1e-3])},
+                      tmp_path / "lmc.png", logy=True),
+        F.plot_matrices({"a": rng.uniform(size=(6, 6)), "b": rng.uniform(size=(6, 6))}, tmp_path / "mats.png"),
     ]
     for p in out:
         assert_png(p)
@@ -58,3 +65,10 @@ def test_overwrite_and_bad_inputs(tmp_path: Path):
     with pytest.raises(BadInputError):
         F.plot_image_grid([np.zeros((4, 4, 2))], ["bad"], tmp_path / "i.png")
     assert not (tmp_path / "i.png").exists()
+    with pytest.raises(BadInputError, match="no rows"):
+        F.plot_scatter_groups(pd.DataFrame({"x": [np.nan], "y": [1.0], "g": ["a"]}), "x", "y", tmp_path / "s.png",
+                              color="g")
+    with pytest.raises(BadInputError):
+        F.plot_curves({}, tmp_path / "c.png")
+    with pytest.raises(BadInputError):
+        F.plot_matrices({}, tmp_path / "m.png")

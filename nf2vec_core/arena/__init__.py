@@ -1,0 +1,1 @@
+"""The Neural Field Arena (paper 004): runs over image neural datasets, the studies and leaderboard."""

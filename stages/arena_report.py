@@ -1,0 +1,40 @@
+"""Neural Field Arena report (paper 004): gather every arena run into one table, the shared-vs-random
+table, the leaderboard (reports/leaderboard.md, .csv) and the figures (Figs. 4-7)."""
+from __future__ import annotations
+
+import json
+
+from _common import ROOT, parser, params, run
+
+from nf2vec_core.arena.studies import (collect_runs, init_comparison, leaderboard, leaderboard_markdown,
+                                       runs_from_params)
+from nf2vec_core.arena.figures import distance_histograms, run_scatter_plots
+from nf2vec_core.config import get_path
+from nf2vec_core.runtime import hardware_summary
+from nf2vec_core.store.io import write_csv, write_json, write_text
+
+
+def main() -> None:
+    ap = parser(__doc__)
+    args = ap.parse_args()
+    arena = get_path(params(args), "arena")
+    runs = runs_from_params(arena)
+    table = collect_runs(runs, arena["nfs"], ROOT / "metrics" / "arena")
+    init = init_comparison(table)
+    lb = leaderboard(table)
+    conn_path = ROOT / "metrics" / "arena_connectivity.json"
+    conn = json.loads(conn_path.read_text()) if conn_path.is_file() else None
+    write_csv(ROOT / "reports" / "arena_runs.csv", table)
+    write_csv(ROOT / "reports" / "leaderboard.csv", lb)
+    write_text(ROOT / "reports" / "leaderboard.md", leaderboard_markdown(lb, init, hardware_summary(), conn))
+    run_scatter_plots(table, ROOT / "plots" / "arena")
+    distance_histograms(runs, ROOT / "data" / "arena" / "neural", ROOT / "plots" / "arena")
+    summary = {"runs": len(table), "best": {d: float(g["best_accuracy"].max()) for d, g in table.groupby("dataset")},
+               "init": {f"{r.dataset}/{r.nf}": {"shared": r.shared_mean, "random": r.random_mean, "gain_percent": r.gain_percent}
+                        for r in init.itertuples()}}
+    write_json(ROOT / "metrics" / "arena_summary.json", summary)
+    print((ROOT / "reports" / "leaderboard.md").read_text())
+
+
+if __name__ == "__main__":
+    run(main)

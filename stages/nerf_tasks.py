@@ -1,0 +1,88 @@
+"""NeRF classification and retrieval from nf2vec embeddings (paper 000 Tables V-VI) against
+render-then-classify CNN baselines on 1 and 9 views rendered from the NeRFs, and the inference-time
+table (Table VII): encoding, rendering, classification and total per NeRF."""
+from __future__ import annotations
+
+import pandas as pd
+import torch
+from _common import ROOT, parser, params, run
+
+from nf2vec_core.config import load_section
+from nf2vec_core.nerf.dataset import NerfDataParams, NerfDataset, load_view_sets
+from nf2vec_core.nerf.nf2vec import load_checkpoint, nerf_rows
+from nf2vec_core.nerf.render import RenderConfig
+from nf2vec_core.nerf.tasks import (BaselineParams, baseline_pose_indices, predict, render_nerf_views,
+                                    render_then_classify, time_ms)
+from nf2vec_core.runtime import hardware_summary
+from nf2vec_core.store.embeddings import read_embeddings, split_arrays
+from nf2vec_core.store.io import write_csv, write_json
+from nf2vec_core.tasks.classification import ClassifierConfig, evaluate_classifier, train_classifier
+from nf2vec_core.tasks.retrieval import retrieval_report
+from nf2vec_core.viz.figures import plot_confusion
+
+
+def main() -> None:
+    ap = parser(__doc__)
+    args = ap.parse_args()
+    p = params(args)
+    data = load_section(p, "nerf.data", NerfDataParams)
+    cls_cfg = load_section(p, "classifier", ClassifierConfig)
+    base = load_section(p, "nerf.baseline", BaselineParams)
+    ks = [int(k) for k in p["retrieval"]["ks"]]
+    ds = NerfDataset(ROOT / "data" / "nerf" / data.from_dataset)
+    classes = ds.classes
+    emb, index = read_embeddings(ROOT / "data" / "embeddings" / "nerf")
+    (tx, ty), (vx, vy), (sx, sy) = (split_arrays(emb, index, s) for s in ("train", "val", "test"))
+    model, _ = train_classifier(tx, ty, vx, vy, cls_cfg, num_classes=len(classes))
+    res = evaluate_classifier(model, sx, sy, len(classes), class_names=classes)
+    plot_confusion(res["confusion"], classes, ROOT / "plots" / "nerf_confusion.png",
+                   title=f"nf2vec NeRF classification (test acc {res['accuracy']:.3f})")
+    ret = retrieval_report(sx, sy, ks=[k for k in ks if k < len(sy)])
+    out = {"nf2vec_accuracy": float(res["accuracy"]), "per_class_accuracy": res["per_class_accuracy"],
+           "n_train": int(len(ty)), "n_test": int(len(sy)), "retrieval": ret}
+
+    # render-then-classify baselines: views rendered from the NeRFs at fixed training poses
+    theta = ds.params()
+    ids = ds.index["id"].tolist()
+    ref = load_view_sets(ROOT / "data" / "views" / data.from_dataset, ids[:1], "train")[0]
+    poses = ref.c2w[baseline_pose_indices(ref.n_views, base.views)]
+    render = RenderConfig(samples_per_ray=base.samples_per_ray, estimator="batched")
+    views, labels = {}, {}
+    for s in ("train", "val", "test"):
+        r = ds.split_rows(s)
+        views[s] = render_nerf_views(ds.arch, theta[r], poses, ref.focal, ref.height, ref.width, render, progress=True)
+        labels[s] = ds.labels[r]
+    acc, cnns = render_then_classify(views, labels, len(classes), base)
+    out.update(acc)
+
+    # inference time per NeRF (one NeRF at a time, as a user would query it)
+    arch, encoder, _, _ = load_checkpoint(torch.load(ROOT / "models" / "nerf" / "nf2vec.pt", weights_only=False))
+    one = theta[ds.split_rows("test")[:1]]
+    model.eval()
+    torch.set_grad_enabled(False)
+    e = encoder(nerf_rows(arch, one))
+    rows = []
+    enc_ms = time_ms(lambda: encoder(nerf_rows(arch, one)))
+    cls_ms = time_ms(lambda: model(e))
+    rows.append({"method": "nf2vec", "views": 0, "encoding_ms": enc_ms, "rendering_ms": 0.0,
+                 "classification_ms": cls_ms})
+    for name, k in (("single_view", 1), ("multi_view", poses.shape[0])):
+        rend_ms = time_ms(lambda: render_nerf_views(arch, one, poses[:k], ref.focal, ref.height, ref.width, render),
+                          repeats=3, warmup=1)
+        img = views["test"][:1, :k].reshape(-1, *views["test"].shape[2:])
+        c_ms = time_ms(lambda: predict(cnns[name], img))
+        rows.append({"method": f"render-then-classify CNN ({name.replace('_', '-')})", "views": k, "encoding_ms": 0.0,
+                     "rendering_ms": rend_ms, "classification_ms": c_ms})
+    table = pd.DataFrame(rows)
+    table["total_ms"] = table[["encoding_ms", "rendering_ms", "classification_ms"]].sum(1)
+    write_csv(ROOT / "plots" / "nerf_timing.csv", table)
+    out["timing_ms"] = {r.method: round(r.total_ms, 3) for r in table.itertuples()}
+    out["speedup_vs_multi_view"] = float(table.total_ms.iloc[2] / table.total_ms.iloc[0])
+    out["hardware"] = hardware_summary()
+    write_json(ROOT / "metrics" / "nerf_tasks.json", out)
+    print(table.to_string())
+    print({k: v for k, v in out.items() if k not in ("per_class_accuracy",)})
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,66 @@
+"""Map shape (occupancy NF) embeddings to NeRF embeddings of the same objects with a transfer MLP
+(paper 000 Fig. 16/21), trained on the train objects; the mapped embeddings of unseen test objects
+are decoded by the NeRF decoder and rendered at held-out views (params nerf.transfer)."""
+from __future__ import annotations
+
+import torch
+from _common import ROOT, parser, params, run
+
+from nf2vec_core.config import load_section
+from nf2vec_core.errors import BadInputError
+from nf2vec_core.metrics.image import psnr
+from nf2vec_core.nerf.dataset import NerfDataParams, load_view_sets
+from nf2vec_core.nerf.nf2vec import load_checkpoint, render_embeddings
+from nf2vec_core.nerf.render import RenderConfig
+from nf2vec_core.nerf.tasks import TransferParams, train_transfer
+from nf2vec_core.store.embeddings import read_embeddings
+from nf2vec_core.store.io import write_json
+from nf2vec_core.viz.figures import plot_image_grid
+
+
+def main() -> None:
+    ap = parser(__doc__)
+    args = ap.parse_args()
+    p = params(args)
+    data = load_section(p, "nerf.data", NerfDataParams)
+    cfg = load_section(p, "nerf.transfer", TransferParams)
+    src, src_index = read_embeddings(ROOT / "data" / "embeddings" / data.from_dataset)
+    dst, dst_index = read_embeddings(ROOT / "data" / "embeddings" / "nerf")
+    pos = {i: k for k, i in enumerate(src_index["id"])}
+    missing = [i for i in dst_index["id"] if i not in pos]
+    if missing:
+        raise BadInputError(ROOT / "data" / "embeddings" / data.from_dataset, f"no shape embedding for {missing[:3]}")
+    src = src[[pos[i] for i in dst_index["id"]]]
+    split = dst_index["split"].to_numpy()
+    sel = {s: torch.as_tensor(split == s) for s in ("train", "val", "test")}
+    net, hist = train_transfer(src[sel["train"]], dst[sel["train"]], src[sel["val"]], dst[sel["val"]], cfg)
+    arch, _, decoder, _ = load_checkpoint(torch.load(ROOT / "models" / "nerf" / "nf2vec.pt", weights_only=False))
+    test_ids = dst_index["id"][split == "test"].tolist()
+    with torch.no_grad():
+        mapped = net(src[sel["test"]])
+    own = dst[sel["test"]]
+    vs = load_view_sets(ROOT / "data" / "views" / data.from_dataset, test_ids, "val")
+    render = RenderConfig(samples_per_ray=64, estimator="batched")
+    p_map, p_own, imgs, titles = [], [], [], []
+    for j, v in enumerate(vs):
+        both = render_embeddings(decoder, torch.stack([mapped[j], own[j]]), v.c2w.unsqueeze(0).expand(2, -1, -1, -1),
+                                 v.focal, v.height, v.width, render).clamp(0, 1)
+        p_map.append(float(psnr(both[0], v.rgb).mean()))
+        p_own.append(float(psnr(both[1], v.rgb).mean()))
+        if j < 4:
+            imgs += [v.rgb[0], both[1, 0], both[0, 0]]
+            titles += [f"ground truth {test_ids[j]}", "decoded NeRF embedding", "transferred from shape NF"]
+    plot_image_grid(imgs, titles, ROOT / "plots" / "nerf_transfer.png", ncols=3)
+    l2 = (mapped - own).pow(2).sum(-1)
+    # nearest-neighbour check: is the mapped embedding closest to its own object's NeRF embedding?
+    hit = (torch.cdist(mapped, own).argmin(1) == torch.arange(len(own))).float().mean()
+    out = {"n_train": int(sel["train"].sum()), "n_test": len(test_ids), "test_mapped_psnr": sum(p_map) / len(p_map),
+           "test_own_embedding_psnr": sum(p_own) / len(p_own), "test_l2": float(l2.mean()),
+           "test_relative_l2": float(l2.mean() / own.pow(2).sum(-1).mean()), "test_nn_identity_rate": float(hit),
+           "best_val_loss": min(hist["val_loss"])}
+    write_json(ROOT / "metrics" / "nerf_transfer.json", out)
+    print(out)
+
+
+if __name__ == "__main__":
+    run(main)

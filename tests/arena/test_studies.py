@@ -1,0 +1,73 @@
+"""Arena run table, shared-vs-random table, leaderboard and its markdown, from synthetic metrics."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from nf2vec_core.arena.studies import (ArenaRun, collect_runs, init_comparison, leaderboard, leaderboard_markdown,
+                                       runs_from_params)
+from nf2vec_core.errors import ConfigError
+
+NFS = {"siren": {"family": "siren", "hidden": 32, "depth": 2}, "mfn": {"family": "mfn", "hidden": 16, "depth": 2}}
+ARENA = {"datasets": {"mnist": {}, "digits": {}}, "nfs": NFS, "runs": {
+    "m-s-sh": {"dataset": "mnist", "nf": "siren", "init": "shared", "steps": 100, "models": "gnn,mlp"},
+    "m-s-rd": {"dataset": "mnist", "nf": "siren", "init": "random", "steps": 100, "models": "gnn,mlp"},
+    "m-s-sh3": {"dataset": "mnist", "nf": "siren", "init": "shared", "steps": 300, "models": "mlp"},
+    "m-s-rd3": {"dataset": "mnist", "nf": "siren", "init": "random", "steps": 300, "models": "mlp"},
+    "d-m-sh": {"dataset": "digits", "nf": "mfn", "init": "shared", "steps": 50, "models": "mlp"},
+}}
+ACC = {"m-s-sh": (0.95, 0.96), "m-s-rd": (0.40, 0.30), "m-s-sh3": (None, 0.90), "m-s-rd3": (None, 0.20),
+       "d-m-sh": (None, 0.80)}
+
+
+@pytest.fixture()
+def metrics_dir(tmp_path):
+    for name, (gnn, mlp) in ACC.items():
+        (tmp_path / f"fit_{name}.json").write_text(json.dumps(
+            {"count": 10, "mean_psnr": 30.0, "mean_psnr_offgrid": 20.0, "mean_psnr_ratio": 0.66, "seconds": 3.0,
+             "nf_steps_per_s": 100.0}))
+        ws = {"weights_kmeans_nmi": 0.5, "param_distance": {"median": 1.0}, "n_train": 7, "n_test": 2,
+              "mlp": {"accuracy": mlp, "train_seconds": 1.0}}
+        if gnn is not None:
+            ws["gnn"] = {"accuracy": gnn, "train_seconds": 2.0}
+        (tmp_path / f"weightspace_{name}.json").write_text(json.dumps(ws))
+    return tmp_path
+
+
+def test_runs_from_params_checks_names():
+    runs = runs_from_params(ARENA)
+    assert [r.name for r in runs] == list(ARENA["runs"]) and runs[0].models == ("gnn", "mlp")
+    bad = {**ARENA, "runs": {"x": {**ARENA["runs"]["m-s-sh"], "nf": "rff"}}}
+    with pytest.raises(ConfigError, match="arena.runs.x.nf"):
+        runs_from_params(bad)
+    with pytest.raises(ConfigError, match="missing"):
+        ArenaRun.from_params("y", {"dataset": "mnist"})
+    with pytest.raises(ConfigError, match="models"):
+        ArenaRun.from_params("z", {**ARENA["runs"]["m-s-sh"], "models": "cnn"})
+
+
+def test_collect_init_and_leaderboard(metrics_dir):
+    table = collect_runs(runs_from_params(ARENA), NFS, metrics_dir)
+    assert len(table) == 5
+    assert table.set_index("run").loc["m-s-sh", "best_accuracy"] == pytest.approx(0.96)
+    assert np.isnan(table.set_index("run").loc["d-m-sh", "gnn_accuracy"])
+    init = init_comparison(table)
+    assert len(init) == 1                                   # digits/mfn has no random counterpart
+    row = init.iloc[0]
+    assert row.shared_mean == pytest.approx((0.96 + 0.90) / 2) and row.random_mean == pytest.approx((0.40 + 0.20) / 2)
+    assert row.gain_percent == pytest.approx(100 * (0.93 - 0.30) / 0.30)
+    assert row.paper_shared == 0.72
+    lb = leaderboard(table)
+    top = lb[lb.dataset == "mnist"].iloc[0]
+    assert (top.classifier, top.init, top.accuracy, top.run) == ("mlp", "shared", 0.96, "m-s-sh")
+    # best over steps: one row per dataset x classifier x init x nf
+    assert not lb.duplicated(["dataset", "classifier", "init", "nf"]).any()
+    md = leaderboard_markdown(lb, init, "test cpu", {"same_init_barrier": 0.01})
+    assert "96.40" in md and "| mnist | mlp | shared | siren | 100 | 0.9600" in md and "same_init_barrier" in md
+
+
+def test_collect_runs_missing_metrics(tmp_path):
+    with pytest.raises(ConfigError, match="metrics missing"):
+        collect_runs(runs_from_params(ARENA), NFS, tmp_path)

@@ -1,0 +1,73 @@
+"""nf2vec on NeRFs: encoder rows, the radiance decoder, render-loss training, checkpoints."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from nf2vec_core.data.procedural import make_shape
+from nf2vec_core.decoders.implicit import ImplicitDecoderConfig
+from nf2vec_core.errors import ConfigError
+from nf2vec_core.nerf.arch import NerfArch, init_nerf_batch, unflatten
+from nf2vec_core.nerf.fit import SceneBatch
+from nf2vec_core.nerf.nf2vec import (NerfEncoderParams, build_nerf_models, checkpoint_dict, embed_nerfs,
+                                     load_checkpoint, nerf_rows, render_embeddings, train_nerf_nf2vec)
+from nf2vec_core.nerf.render import RenderConfig, render_field, render_rays
+from nf2vec_core.nerf.render_views import ViewRenderConfig, render_shape
+
+ARCH = NerfArch(num_freqs=4, hidden=16, depth=3)
+ENC = NerfEncoderParams(hidden=(32, 32), embed_dim=16, epochs=4, batch_size=2, rays_per_item=64, samples_per_ray=12)
+DEC = ImplicitDecoderConfig(hidden=32, layers=2, pe_freqs=3)
+
+
+def test_rows_hold_every_layer_weights_and_biases():
+    theta = init_nerf_batch(ARCH, 3, seed=0, mode="random")
+    rows = nerf_rows(ARCH, theta)
+    assert rows.shape == (3, 16 * 3 + 4, 25)                  # 3 hidden layers of 16 + 4 outputs; 24 + 1 wide
+    p = unflatten(ARCH, theta)
+    assert torch.equal(rows[:, :16, :24], p["l0.weight"]) and torch.equal(rows[:, :16, 24], p["l0.bias"])
+    assert torch.equal(rows[:, 16:32, :16], p["l1.weight"]) and torch.equal(rows[:, 16:32, 16], p["l1.bias"])
+    assert (rows[:, 16:, 17:] == 0).all()                      # narrower rows are zero-padded
+    assert torch.equal(rows[:, -4:, 16], p["out.bias"])
+    with pytest.raises(ConfigError, match="mlp"):
+        nerf_rows(NerfArch(kind="triplane", num_freqs=0, plane_res=4, plane_channels=2), torch.zeros(1, 1))
+
+
+def test_render_field_matches_render_rays():
+    theta = init_nerf_batch(ARCH, 2, seed=1, mode="random")
+    o = torch.tensor([0.0, 0.0, 3.0]).expand(2, 5, 3)
+    d = torch.nn.functional.normalize(torch.randn(2, 5, 3, generator=torch.Generator().manual_seed(0)) * 0.1
+                                      + torch.tensor([0.0, 0.0, -1.0]), dim=-1)
+    cfg = RenderConfig(samples_per_ray=16, estimator="batched")
+    from nf2vec_core.nerf.arch import radiance
+    a = render_rays(ARCH, theta, o, d, cfg, background=torch.ones(3))
+    b = render_field(lambda x: radiance(ARCH, theta, x), o, d, cfg, ARCH.aabb, background=torch.ones(3))
+    assert torch.allclose(a.color, b.color)
+
+
+@pytest.fixture(scope="module")
+def scenes():
+    views = ViewRenderConfig(n_views=6, n_val_views=1, height=16, width=16, mesh_resolution=24, supersample=1)
+    return SceneBatch.stack([render_shape(make_shape(c, i), views, "train").viewset("white")
+                             for i, c in enumerate(["mug", "table", "mug", "table"])])
+
+
+def test_training_lowers_the_render_loss_and_checkpoint_roundtrip(scenes):
+    theta = init_nerf_batch(ARCH, 4, seed=0, mode="random")
+    res = train_nerf_nf2vec(ARCH, (theta, scenes), (theta[:2], SceneBatch(*(t[:2] for t in (
+        scenes.premult, scenes.alpha, scenes.c2w, scenes.focal)))), ENC, DEC, progress=False)
+    h = res.history
+    assert len(h["train_loss"]) == 4 and h["train_loss"][-1] < h["train_loss"][0]
+    assert res.best_val_loss == min(h["val_loss"])
+    emb = embed_nerfs(res.encoder, ARCH, theta)
+    assert emb.shape == (4, 16) and torch.isfinite(emb).all()
+    arch, enc, dec, p = load_checkpoint(checkpoint_dict(res, ARCH, ENC, DEC))
+    assert arch == ARCH and p == ENC
+    assert torch.allclose(embed_nerfs(enc, ARCH, theta), emb)
+    img = render_embeddings(dec, emb[:2], scenes.c2w[:2, :1], float(scenes.focal[0]), 16, 16,
+                            RenderConfig(samples_per_ray=8, estimator="batched"))
+    assert img.shape == (2, 1, 16, 16, 3)
+
+
+def test_models_sizes():
+    enc, dec = build_nerf_models(ARCH, ENC, DEC)
+    assert enc.num_rows == 52 and enc.embed_dim == 16 and dec.net.out_dim == 4
