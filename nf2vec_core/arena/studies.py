@@ -136,7 +136,7 @@ def leaderboard(table: pd.DataFrame) -> pd.DataFrame:
     return best.sort_values(["dataset", "accuracy"], ascending=[True, False]).reset_index(drop=True)
 
 
-def _md_table(df: pd.DataFrame, floatfmt: str = "{:.4f}") -> list[str]:
+def _md_table(df: pd.DataFrame, floatfmt: str = "{:.4g}") -> list[str]:
     cols = list(df.columns)
     lines = ["| " + " | ".join(cols) + " |", "| " + " | ".join("---" for _ in cols) + " |"]
     for _, r in df.iterrows():

@@ -29,6 +29,7 @@ from ..errors import ConfigError
 from ..nf.init import _derive
 from .arch import NerfArch, activate, normalize_points, unflatten
 from .fit import NerfFitConfig, SceneBatch, nerf_loss
+from .rays import rays_at_pixels
 from .render import RenderConfig, render_field, render_images
 
 
@@ -51,17 +52,24 @@ def nerf_rows(arch: NerfArch, theta: torch.Tensor) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------------------- decoder
+DENSITY_RAW_MAX = 15.0
 class NerfDecoder(nn.Module):
     """``radiance(emb [B, D], points [B, M, 3]) -> (rgb [B, M, 3], sigma [B, M])``."""
 
-    def __init__(self, arch: NerfArch, embed_dim: int, cfg: ImplicitDecoderConfig):
+    def __init__(self, arch: NerfArch, embed_dim: int, cfg: ImplicitDecoderConfig, density_bias: float = 0.0):
         super().__init__()
         self.arch = arch
         self.net = ImplicitDecoder(embed_dim, in_dim=3, out_dim=4, cfg=cfg)
+        with torch.no_grad():           # start (nearly) transparent: an untrained decoder renders empty space,
+            self.net.out.bias[3] = density_bias     # not a grey fog filling the box
 
     def radiance(self, emb: torch.Tensor, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         u = normalize_points(self.arch, points) * 2.0 - 1.0
-        return activate(self.arch, self.net(emb, u))
+        raw = self.net(emb, u)
+        # trunc_exp clamps only its gradient: a raw density above ~88 overflows to inf and an empty
+        # interval (delta = 0) then composites to NaN, so the decoder's raw density is capped
+        raw = torch.cat([raw[..., :3], raw[..., 3:].clamp(max=DENSITY_RAW_MAX)], dim=-1)
+        return activate(self.arch, raw)
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,9 @@ class NerfEncoderParams:
     samples_per_ray: int = 24
     fg_weight: float = 0.8
     bg_weight: float = 0.2
+    grad_clip: float = 1.0             # max gradient norm (0 = off)
+    density_bias: float = -4.0         # initial raw density of the decoder (before the NeRF's density_shift)
+    fg_fraction: float = 0.5           # share of each item's training rays drawn on foreground pixels
     seed: int = 0
 
     def encoder_config(self) -> RowEncoderConfig:
@@ -95,13 +106,43 @@ class NerfEncoderParams:
 def build_nerf_models(arch: NerfArch, p: NerfEncoderParams, dec: ImplicitDecoderConfig) -> tuple[RowEncoder, NerfDecoder]:
     s = int(nerf_rows(arch, torch.zeros(1, arch.num_params)).shape[1])
     torch.manual_seed(p.seed)
-    return RowEncoder(nerf_row_width(arch), p.encoder_config(), num_rows=s), NerfDecoder(arch, p.embed_dim, dec)
+    return (RowEncoder(nerf_row_width(arch), p.encoder_config(), num_rows=s),
+            NerfDecoder(arch, p.embed_dim, dec, density_bias=p.density_bias))
+
+
+def sample_rays(scenes: SceneBatch, gens: list[torch.Generator], rays: int, fg_fraction: float
+                ) -> tuple[torch.Tensor, ...]:
+    """``rays`` training rays per scene (white background), ``fg_fraction`` of them drawn among the
+    foreground pixels (alpha > 0.5) and the rest uniformly, as :meth:`SceneBatch.sample` returns them.
+    The per-ray fg/bg loss weights are unchanged; the foreground simply gets more samples, which is
+    what a decoder that must learn many objects from few steps needs (objects cover ~10 % of a view)."""
+    n_fg = int(round(rays * fg_fraction))
+    if n_fg == 0:
+        return scenes.sample(gens, rays, "white")
+    v, h, w = scenes.views_shape
+    dev = scenes.premult.device
+    fg = scenes.alpha.reshape(scenes.n, -1) > 0.5                                       # [n, VHW]
+    count = fg.sum(1).clamp_min(1)
+    order = torch.argsort((~fg).to(torch.int8), dim=1, stable=True)                     # fg pixels first
+    u = torch.stack([torch.rand(n_fg, generator=g) for g in gens]).to(dev)
+    pick = order.gather(1, (u * count.unsqueeze(1)).long().clamp_max(v * h * w - 1))
+    uni = torch.stack([torch.randint(v * h * w, (rays - n_fg,), generator=g) for g in gens]).to(dev)
+    idx = torch.cat([pick, uni], dim=1)                                                  # [n, R]
+    jitter = torch.stack([torch.rand(rays, generator=g) for g in gens]).to(dev)
+    view, pix = idx // (h * w), idx % (h * w)
+    flat = idx + (torch.arange(scenes.n, device=dev) * (v * h * w)).unsqueeze(1)
+    pre = scenes.premult.reshape(-1, 3)[flat]
+    alpha = scenes.alpha.reshape(-1)[flat]
+    c2w = scenes.c2w[torch.arange(scenes.n, device=dev).unsqueeze(1), view]
+    origins, dirs = rays_at_pixels(c2w, scenes.focal.unsqueeze(1), pix // w, pix % w, h, w)
+    bg = torch.ones(scenes.n, rays, 3, device=dev)
+    return origins, dirs, pre + bg * (1.0 - alpha.unsqueeze(-1)), alpha, bg, jitter
 
 
 def render_loss(encoder: RowEncoder, decoder: NerfDecoder, rows: torch.Tensor, scenes: SceneBatch,
                 gens: list[torch.Generator], p: NerfEncoderParams) -> torch.Tensor:
-    """Mean render loss of a batch: embed, render ``rays_per_item`` random training rays per item."""
-    origins, dirs, target, alpha, bg, jitter = scenes.sample(gens, p.rays_per_item, "white")
+    """Mean render loss of a batch: embed, render ``rays_per_item`` training rays per item."""
+    origins, dirs, target, alpha, bg, jitter = sample_rays(scenes, gens, p.rays_per_item, p.fg_fraction)
     emb = encoder(rows)
     out = render_field(lambda x: decoder.radiance(emb, x), origins, dirs, p.render_config(), decoder.arch.aabb,
                        background=bg, jitter=jitter)
@@ -154,8 +195,13 @@ def train_nerf_nf2vec(arch: NerfArch, train: tuple[torch.Tensor, SceneBatch], va
             sb = SceneBatch(train[1].premult[idx].to(dev), train[1].alpha[idx].to(dev), train[1].c2w[idx].to(dev),
                             train[1].focal[idx].to(dev))
             loss = render_loss(encoder, decoder, rows_tr[idx.to(dev)], sb, _gens(p.seed, step, len(idx)), p)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"nf2vec on NeRFs: non-finite render loss at epoch {epoch}, step {step} "
+                                         "(lower nerf.encoder.lr or nerf.encoder.grad_clip)")
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if p.grad_clip > 0:
+                nn.utils.clip_grad_norm_(params, p.grad_clip)
             opt.step()
             sched.step()
             losses.append(loss.item())
@@ -223,6 +269,6 @@ def load_checkpoint(ckpt: dict) -> tuple[NerfArch, RowEncoder, NerfDecoder, Nerf
     return arch, enc.eval(), dec.eval(), p
 
 
-__all__ = ["nerf_rows", "nerf_row_width", "NerfDecoder", "NerfEncoderParams", "build_nerf_models", "render_loss",
+__all__ = ["nerf_rows", "nerf_row_width", "NerfDecoder", "NerfEncoderParams", "build_nerf_models", "sample_rays", "render_loss",
            "train_nerf_nf2vec", "evaluate_render_loss", "embed_nerfs", "render_embeddings", "NerfTrainResult",
            "checkpoint_dict", "load_checkpoint"]

@@ -71,3 +71,19 @@ def test_training_lowers_the_render_loss_and_checkpoint_roundtrip(scenes):
 def test_models_sizes():
     enc, dec = build_nerf_models(ARCH, ENC, DEC)
     assert enc.num_rows == 52 and enc.embed_dim == 16 and dec.net.out_dim == 4
+
+
+def test_sample_rays_favours_the_foreground_and_matches_the_uniform_sampler(scenes):
+    from nf2vec_core.nerf.nf2vec import sample_rays
+
+    gens = [torch.Generator().manual_seed(i) for i in range(scenes.n)]
+    o, d, target, alpha, bg, jitter = sample_rays(scenes, gens, 200, 0.5)
+    assert o.shape == d.shape == target.shape == (scenes.n, 200, 3) and jitter.shape == (scenes.n, 200)
+    assert (alpha[:, :100] > 0.5).all()                                   # the first half on foreground pixels
+    assert float((alpha[:, 100:] > 0.5).float().mean()) < 0.5
+    assert torch.allclose(d.norm(dim=-1), torch.ones(scenes.n, 200), atol=1e-5) and torch.equal(bg, torch.ones_like(bg))
+    # with no foreground share it is exactly SceneBatch.sample (white background)
+    g1 = [torch.Generator().manual_seed(i) for i in range(scenes.n)]
+    g2 = [torch.Generator().manual_seed(i) for i in range(scenes.n)]
+    for a, b in zip(sample_rays(scenes, g1, 50, 0.0), scenes.sample(g2, 50, "white")):
+        assert torch.equal(a, b)
