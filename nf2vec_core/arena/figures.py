@@ -40,7 +40,7 @@ def distance_histograms(runs: list[ArenaRun], neural_root: Path, out_dir: Path, 
         gen = torch.Generator().manual_seed(seed)
         n = len(neural.index)
         rows = torch.randperm(n, generator=gen)[:max_nfs].sort().values
-        theta = neural.params()[rows]
+        theta = neural.params(rows.tolist())            # reads only the shards holding these rows
         groups.setdefault((r.dataset, r.nf), {})[f"{r.init}, {r.steps} steps"] = \
             pairwise_distance_values(theta, spec=neural.spec)
     return [plot_histograms(series, Path(out_dir) / f"param_distances_{d}_{nf}.png", xlabel="pairwise L2 distance",
