@@ -6,8 +6,10 @@ import json
 
 from _common import ROOT, parser, params, run
 
+import pandas as pd
+
 from nf2vec_core.arena.studies import (collect_runs, init_comparison, leaderboard, leaderboard_markdown,
-                                       runs_from_params)
+                                       pipeline_rows, runs_from_params)
 from nf2vec_core.arena.figures import distance_histograms, run_scatter_plots
 from nf2vec_core.config import get_path
 from nf2vec_core.runtime import hardware_summary
@@ -17,7 +19,8 @@ from nf2vec_core.store.io import write_csv, write_json, write_text
 def main() -> None:
     ap = parser(__doc__)
     args = ap.parse_args()
-    arena = get_path(params(args), "arena")
+    p = params(args)
+    arena = get_path(p, "arena")
     runs = runs_from_params(arena)
     table = collect_runs(runs, arena["nfs"], ROOT / "metrics" / "arena")
     init = init_comparison(table)
@@ -25,8 +28,10 @@ def main() -> None:
     conn_path = ROOT / "metrics" / "arena_connectivity.json"
     conn = json.loads(conn_path.read_text()) if conn_path.is_file() else None
     write_csv(ROOT / "reports" / "arena_runs.csv", table)
-    write_csv(ROOT / "reports" / "leaderboard.csv", lb)
-    write_text(ROOT / "reports" / "leaderboard.md", leaderboard_markdown(lb, init, hardware_summary(), conn))
+    shapes = pd.concat([pipeline_rows(d, get_path(p, "nf"), ROOT / "metrics")
+                        for d in get_path(p, "pipeline.datasets")], ignore_index=True)
+    write_csv(ROOT / "reports" / "leaderboard.csv", pd.concat([lb, shapes], ignore_index=True))
+    write_text(ROOT / "reports" / "leaderboard.md", leaderboard_markdown(lb, init, hardware_summary(), conn, shapes))
     run_scatter_plots(table, ROOT / "plots" / "arena")
     distance_histograms(runs, ROOT / "data" / "arena" / "neural", ROOT / "plots" / "arena")
     summary = {"runs": len(table), "best": {d: float(g["best_accuracy"].max()) for d, g in table.groupby("dataset")},

@@ -71,3 +71,28 @@ def test_collect_init_and_leaderboard(metrics_dir):
 def test_collect_runs_missing_metrics(tmp_path):
     with pytest.raises(ConfigError, match="metrics missing"):
         collect_runs(runs_from_params(ARENA), NFS, tmp_path)
+
+
+def _write_pipeline_metrics(root, dataset="shapes"):
+    (root / f"fit_{dataset}.json").write_text(json.dumps({"count": 8, "mean_iou": 0.88}))
+    (root / f"weightspace_{dataset}.json").write_text(json.dumps(
+        {"gnn": {"accuracy": 0.70}, "mlp": {"accuracy": 0.90}, "n_train": 6, "n_test": 2}))
+    (root / f"classify_{dataset}.json").write_text(json.dumps({"accuracy": 0.80, "n_train": 6, "n_test": 2}))
+
+
+def test_pipeline_rows_put_nf2vec_beside_the_weight_space_classifiers(tmp_path):
+    from nf2vec_core.arena.studies import PAPER_TABLE3, pipeline_rows
+    _write_pipeline_metrics(tmp_path)
+    rows = pipeline_rows("shapes", {"family": "siren", "depth": 3, "hidden": 32}, tmp_path)
+    assert rows["classifier"].tolist() == ["mlp", "nf2vec", "gnn"]          # best first
+    assert rows["accuracy"].tolist() == [0.90, 0.80, 0.70]
+    assert set(rows["nf"]) == {"siren3x32"} and rows["iou"].iloc[0] == 0.88
+    md = leaderboard_markdown(rows.iloc[:0], rows.iloc[:0], "cpu", None, rows)
+    assert "Neural ShapeNet-10" in md and PAPER_TABLE3["dws"] in md and "| nf2vec |" in md
+
+
+def test_pipeline_rows_name_the_missing_metrics(tmp_path):
+    from nf2vec_core.arena.studies import pipeline_rows
+    (tmp_path / "fit_shapes.json").write_text("{}")
+    with pytest.raises(ConfigError, match="shapes"):
+        pipeline_rows("shapes", {}, tmp_path)
