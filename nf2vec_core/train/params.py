@@ -31,6 +31,7 @@ class EncoderParams:
     grid_queries: int = 4096           # occupancy: voxel centres added to each item's query pool
     schedule: Literal["onecycle", "cosine", "constant"] = "onecycle"
     occupancy_loss: Literal["bce", "focal"] = "bce"
+    row_noise: float = 0.0             # weight-space augmentation (not in the paper; see TrainConfig)
     seed: int = 0
 
     def encoder_config(self) -> RowEncoderConfig:
@@ -41,5 +42,5 @@ class EncoderParams:
     def train_config(self, clip: float) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                            weight_decay=self.weight_decay, queries_per_item=self.queries_per_item,
-                           seed=self.seed, schedule=self.schedule,
+                           seed=self.seed, schedule=self.schedule, row_noise=self.row_noise,
                            loss=LossConfig(clip=clip, occupancy_loss=self.occupancy_loss))

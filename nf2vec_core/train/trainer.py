@@ -105,7 +105,15 @@ class FieldDataset:
 @dataclass(frozen=True)
 class TrainConfig:
     """Optimisation settings (``batch_size`` is per process; ``num_workers`` is unused: the data
-    live in memory and batches are gathered by indexing). ``grad_clip`` 0 disables clipping."""
+    live in memory and batches are gathered by indexing). ``grad_clip`` 0 disables clipping.
+
+    ``row_noise`` (not in the paper; 0 disables it) is a weight-space augmentation. In training
+    only, each entry of the encoder's input rows gets Gaussian noise with standard deviation
+    ``row_noise`` times that entry's standard deviation over the batch's NFs. The noise follows
+    how the NFs of a shared-init dataset actually differ, so the encoder has to map nearby
+    weights to nearby embeddings; on the embedded shapes it lowered the validation loss and
+    raised accuracy by ~3 points (README).
+    """
 
     epochs: int = 100
     batch_size: int = 16
@@ -119,6 +127,7 @@ class TrainConfig:
     amp: bool = False
     schedule: Literal["onecycle", "cosine", "constant"] = "onecycle"
     grad_clip: float = 0.0
+    row_noise: float = 0.0
     loss: LossConfig = field(default_factory=LossConfig)
 
     def __post_init__(self) -> None:
@@ -131,6 +140,8 @@ class TrainConfig:
             raise ConfigError(f"train.schedule: expected onecycle/cosine/constant, got {self.schedule!r}")
         if not self.lr > 0:
             raise ConfigError(f"train.lr: must be > 0, got {self.lr}")
+        if not float(self.row_noise) >= 0:
+            raise ConfigError(f"train.row_noise: must be >= 0, got {self.row_noise}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -332,8 +343,11 @@ def _train_epoch(net: nn.Module, model: NF2Vec, data: FieldDataset, spec: ArchSp
         idx = idx_all[start:start + cfg.batch_size]
         queries = torch.randint(data.num_points, (len(idx), cfg.queries_per_item), generator=gen)
         theta, x, y = (t.to(dev, non_blocking=True) for t in data.batch(idx, queries))
+        rows = model.encoder.rows(spec, theta)
+        if cfg.row_noise > 0 and len(idx) > 1:
+            rows = add_row_noise(rows, cfg.row_noise, gen)
         with _autocast(dev, cfg.amp):
-            pred = net(model.encoder.rows(spec, theta), x)
+            pred = net(rows, x)
         loss = field_loss(kind, pred, y, cfg.loss)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -351,6 +365,13 @@ def _train_epoch(net: nn.Module, model: NF2Vec, data: FieldDataset, spec: ArchSp
     total = D.all_reduce_sum(total)
     _check_finite(total[0], epoch, steps - 1)
     return float(total[0] / total[1].clamp_min(1))
+
+
+def add_row_noise(rows: torch.Tensor, scale: float, gen: torch.Generator) -> torch.Tensor:
+    """``rows [B, S, H]`` plus Gaussian noise of std ``scale`` x each entry's std over the batch
+    (drawn from the CPU generator ``gen``, so a run is reproducible on any device)."""
+    noise = torch.randn(rows.shape, generator=gen).to(rows.device, rows.dtype)
+    return rows + scale * rows.std(dim=0, keepdim=True) * noise
 
 
 def _check_finite(loss: torch.Tensor, epoch: int, step: int) -> None:

@@ -124,3 +124,28 @@ def test_bad_inputs(tmp_path: Path) -> None:
         TrainConfig(epochs=0)
     with pytest.raises(BadInputError):
         load_model(tmp_path / "missing.pt")
+
+
+def test_add_row_noise_follows_the_spread_over_the_batch() -> None:
+    from nf2vec_core.train.trainer import add_row_noise
+    rows = torch.zeros(64, 5, 3)
+    rows[:, :, 1] = torch.randn(64, 5, generator=torch.Generator().manual_seed(0))  # only column 1 varies
+    out = add_row_noise(rows, 0.5, torch.Generator().manual_seed(1))
+    noise = out - rows
+    assert torch.equal(noise[..., 0], torch.zeros(64, 5)) and torch.equal(noise[..., 2], torch.zeros(64, 5))
+    ratio = noise[..., 1].std() / rows[..., 1].std()
+    assert 0.4 < float(ratio) < 0.6
+    again = add_row_noise(rows, 0.5, torch.Generator().manual_seed(1))
+    assert torch.equal(out, again)                                              # reproducible from the generator
+
+
+def test_row_noise_changes_training_reproducibly_and_is_validated(tmp_path: Path) -> None:
+    spec, train = make_toy(16, seed=0)
+    cfg = replace(CFG, epochs=1)
+    plain = train_nf2vec(train, None, spec, "udf", ENC, DEC, cfg, tmp_path / "a", device="cpu")
+    noisy = [train_nf2vec(train, None, spec, "udf", ENC, DEC, replace(cfg, row_noise=0.5), tmp_path / d,
+                          device="cpu") for d in ("b", "c")]
+    assert noisy[0]["history"][0]["train_loss"] == noisy[1]["history"][0]["train_loss"]
+    assert noisy[0]["history"][0]["train_loss"] != plain["history"][0]["train_loss"]
+    with pytest.raises(ConfigError, match="row_noise"):
+        TrainConfig(row_noise=-1.0)
