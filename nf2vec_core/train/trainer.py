@@ -344,7 +344,7 @@ def _train_epoch(net: nn.Module, model: NF2Vec, data: FieldDataset, spec: ArchSp
         queries = torch.randint(data.num_points, (len(idx), cfg.queries_per_item), generator=gen)
         theta, x, y = (t.to(dev, non_blocking=True) for t in data.batch(idx, queries))
         rows = model.encoder.rows(spec, theta)
-        if cfg.row_noise > 0 and len(idx) > 1:
+        if cfg.row_noise > 0:
             rows = add_row_noise(rows, cfg.row_noise, gen)
         with _autocast(dev, cfg.amp):
             pred = net(rows, x)
@@ -369,7 +369,10 @@ def _train_epoch(net: nn.Module, model: NF2Vec, data: FieldDataset, spec: ArchSp
 
 def add_row_noise(rows: torch.Tensor, scale: float, gen: torch.Generator) -> torch.Tensor:
     """``rows [B, S, H]`` plus Gaussian noise of std ``scale`` x each entry's std over the batch
-    (drawn from the CPU generator ``gen``, so a run is reproducible on any device)."""
+    (drawn from the CPU generator ``gen``, so a run is reproducible on any device). A batch of
+    one NF has no spread and is returned unchanged."""
+    if rows.shape[0] < 2:
+        return rows
     noise = torch.randn(rows.shape, generator=gen).to(rows.device, rows.dtype)
     return rows + scale * rows.std(dim=0, keepdim=True) * noise
 

@@ -62,6 +62,22 @@ def test_bad_points_raise() -> None:
         P.shape_occupancy(shape, np.full((4, 3), np.nan))
 
 
+def test_drop_voids_removes_inner_voids_and_specks_keeps_detached_parts() -> None:
+    outer = trimesh.creation.icosphere(subdivisions=2, radius=0.8)
+    void = trimesh.creation.icosphere(subdivisions=1, radius=0.3)
+    void.invert()  # a cavity inside the solid: normals point into it, negative volume
+    detached = trimesh.creation.box(extents=(0.2, 0.2, 0.2))
+    detached.apply_translation((0.0, 0.0, 1.5))
+    speck = trimesh.creation.box(extents=(0.01, 0.01, 0.01))
+    speck.apply_translation((1.5, 0.0, 0.0))
+    parts = [outer, void, detached, speck]
+    kept = P._drop_voids(trimesh.util.concatenate(parts))
+    assert len(kept.faces) == len(outer.faces) + len(detached.faces)
+    assert kept.is_watertight
+    np.testing.assert_allclose(kept.volume, outer.volume + detached.volume, rtol=1e-9)
+    assert P._drop_voids(outer) is outer  # one component: unchanged
+
+
 def test_every_class_mesh_watertight_and_normalised(shapes: dict[str, list[P.ProceduralShape]]) -> None:
     for c, group in shapes.items():
         for k, shape in enumerate(group):
