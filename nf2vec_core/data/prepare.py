@@ -172,7 +172,7 @@ def procedural_records(p: DatasetParams) -> tuple[list[ShapeRecord], list[dict]]
     """The embedded procedural dataset (no download), deterministic from ``p.seed``."""
     from . import procedural as proc
 
-    shapes = proc.generate_dataset(p.n_per_class, p.seed, p.classes, p.max_yaw_deg, workers=p.workers)
+    shapes = proc.generate_dataset(p.n_per_class, p.seed, p.classes, p.max_yaw_deg)
     ids = [f"{s.class_name}_{i:04d}" for i, s in enumerate(shapes)]
     splits = assign_splits(ids, [s.class_name for s in shapes], p.split.val, p.split.test, p.seed)
     jobs = [(sid, split, shape, p) for sid, split, shape in zip(ids, splits, shapes)]

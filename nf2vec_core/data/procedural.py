@@ -35,7 +35,6 @@ import trimesh
 from skimage.measure import marching_cubes
 
 from nf2vec_core.errors import BadInputError, ConfigError
-from nf2vec_core.runtime import parallel_map
 
 __all__ = [
     "CLASSES",
@@ -937,13 +936,11 @@ def shape_seed(seed: int, class_id: int, index: int) -> int:
 
 
 def generate_dataset(n_per_class: int, seed: int, classes: Sequence[str] | None = None,
-                     max_yaw_deg: float = 180.0, workers: int = 1) -> list[ProceduralShape]:
+                     max_yaw_deg: float = 180.0) -> list[ProceduralShape]:
     """``n_per_class`` shapes of every class (class-major order), deterministic in ``seed``.
 
     A shape's seed depends only on (``seed``, global class id, index), so subsets of classes and
-    smaller ``n_per_class`` give the same shapes as the full dataset. ``workers`` processes build
-    the shapes (0 = one per CPU; each shape's normalisation samples its SDF on a 96^3 grid, ~0.1 s);
-    the result does not depend on it.
+    smaller ``n_per_class`` give the same shapes as the full dataset.
     """
     if int(n_per_class) < 0:
         raise ConfigError(f"n_per_class must be >= 0, got {n_per_class}")
@@ -951,10 +948,5 @@ def generate_dataset(n_per_class: int, seed: int, classes: Sequence[str] | None 
     ids = [_class_id(c) for c in names]
     if not 0.0 <= float(max_yaw_deg) <= 180.0:
         raise ConfigError(f"max_yaw_deg must be in [0, 180], got {max_yaw_deg}")
-    jobs = [(c, shape_seed(seed, cid, i), float(max_yaw_deg)) for c, cid in zip(names, ids)
+    return [make_shape(c, shape_seed(seed, cid, i), max_yaw_deg) for c, cid in zip(names, ids)
             for i in range(int(n_per_class))]
-    return parallel_map(_make_shape_job, jobs, workers, desc="generate shapes", unit="shape")
-
-
-def _make_shape_job(job: tuple[str, int, float]) -> ProceduralShape:
-    return make_shape(*job)
