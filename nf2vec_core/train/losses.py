@@ -102,6 +102,19 @@ def field_loss(kind: str, pred: torch.Tensor, target: torch.Tensor,
     return F.mse_loss(pred, target)
 
 
+def siglip_loss(logits: torch.Tensor) -> torch.Tensor:
+    """SigLIP's pairwise sigmoid loss (Zhai et al. 2023; paper 003 Eq. 3) of ``logits [B, B]``.
+
+    ``logits[i, j]`` scores view ``i`` of one batch against view ``j`` of the other; the diagonal
+    holds the positive pairs (two views of the same NF), every other entry a negative one. Returns
+    ``-sum_ij log sigmoid(z_ij * logits_ij) / B`` with ``z = +1`` on the diagonal, ``-1`` elsewhere.
+    """
+    if logits.dim() != 2 or logits.shape[0] != logits.shape[1]:
+        raise ValueError(f"siglip_loss: logits must be [B, B], got {tuple(logits.shape)}")
+    sign = 2.0 * torch.eye(logits.shape[0], device=logits.device, dtype=logits.dtype) - 1.0
+    return -F.logsigmoid(sign * logits).sum() / logits.shape[0]
+
+
 def field_prediction(kind: str, raw: torch.Tensor, clip: float = 0.1) -> torch.Tensor:
     """Raw outputs -> field values: UDF ``sigmoid*clip``, occupancy probability, SDF/pixels as is."""
     check_kind(kind)

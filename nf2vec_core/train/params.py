@@ -32,6 +32,7 @@ class EncoderParams:
     schedule: Literal["onecycle", "cosine", "constant"] = "onecycle"
     occupancy_loss: Literal["bce", "focal"] = "bce"
     row_noise: float = 0.0             # weight-space augmentation (not in the paper; see TrainConfig)
+    contrastive: float = 0.0           # weight of a SigLIP term between two row-noise views (paper 003; see TrainConfig)
     seed: int = 0
 
     def encoder_config(self) -> RowEncoderConfig:
@@ -43,4 +44,5 @@ class EncoderParams:
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                            weight_decay=self.weight_decay, queries_per_item=self.queries_per_item,
                            seed=self.seed, schedule=self.schedule, row_noise=self.row_noise,
+                           contrastive=self.contrastive,
                            loss=LossConfig(clip=clip, occupancy_loss=self.occupancy_loss))

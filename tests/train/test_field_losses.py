@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from nf2vec_core.errors import ConfigError
-from nf2vec_core.train.losses import LossConfig, field_loss, field_prediction, sigmoid_focal_loss
+from nf2vec_core.train.losses import LossConfig, field_loss, field_prediction, sigmoid_focal_loss, siglip_loss
 
 
 def _targets(kind: str, g: torch.Generator) -> torch.Tensor:
@@ -72,3 +72,20 @@ def test_errors() -> None:
         field_loss("sdf", torch.zeros(2, 1), torch.zeros(3, 1))
     with pytest.raises(ConfigError):
         LossConfig(occupancy_loss="dice")
+
+
+def test_siglip_loss_matches_the_pairwise_definition_and_rewards_matching_pairs() -> None:
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(5, 5, generator=g) * 3
+    ref = 0.0
+    for i in range(5):  # SigLIP (Zhai et al. 2023): -1/B sum_ij log sigmoid(z_ij * l_ij), z = +1 iff i == j
+        for j in range(5):
+            z = 1.0 if i == j else -1.0
+            ref -= float(F.logsigmoid(torch.tensor(z * float(logits[i, j]))))
+    assert float(siglip_loss(logits)) == pytest.approx(ref / 5, rel=1e-6)
+    p = F.normalize(torch.randn(8, 16, generator=g), dim=-1)
+    matched = siglip_loss(p @ p.T * 10.0 - 5.0)                      # each view closest to its own pair
+    shuffled = siglip_loss(p @ p.roll(1, 0).T * 10.0 - 5.0)
+    assert float(matched) < float(shuffled)
+    with pytest.raises(ValueError):
+        siglip_loss(torch.zeros(3, 4))

@@ -151,3 +151,31 @@ def test_row_noise_changes_training_reproducibly_and_is_validated(tmp_path: Path
     assert noisy[0]["history"][0]["train_loss"] != plain["history"][0]["train_loss"]
     with pytest.raises(ConfigError, match="row_noise"):
         TrainConfig(row_noise=-1.0)
+
+
+def test_contrastive_term_trains_reproducibly_resumes_and_is_validated(tmp_path: Path) -> None:
+    spec, train = make_toy(12, seed=0)
+    _, val = make_toy(4, seed=1)
+    cfg = replace(CFG, epochs=3, row_noise=0.5)
+    plain = train_nf2vec(train, val, spec, "sdf", ENC, DEC, cfg, tmp_path / "plain", device="cpu")
+    con = replace(cfg, contrastive=0.1, contrastive_dim=16)
+    full = train_nf2vec(train, val, spec, "sdf", ENC, DEC, con, tmp_path / "full", device="cpu")
+    assert full["history"][-1]["train_loss"] != plain["history"][-1]["train_loss"]
+    ckpt = torch.load(tmp_path / "full" / "last.pt", weights_only=False)
+    assert {"head.0.weight", "logit_scale", "logit_bias"} <= set(ckpt["contrastive"])
+    assert ckpt["contrastive"]["logit_scale"] != pytest.approx(float(torch.log(torch.tensor(10.0))))  # learned
+
+    def kill(epoch: int, row: dict) -> None:
+        if epoch == 0:
+            raise _Killed
+
+    with pytest.raises(_Killed):
+        train_nf2vec(train, val, spec, "sdf", ENC, DEC, con, tmp_path / "cut", device="cpu", on_epoch_end=kill)
+    res = train_nf2vec(train, val, spec, "sdf", ENC, DEC, con, tmp_path / "cut", device="cpu")
+    for a, b in zip(full["history"], res["history"], strict=True):  # the head is restored on resume
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-6)
+        assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-6)
+    with pytest.raises(ConfigError, match="row_noise"):
+        TrainConfig(contrastive=0.1)
+    with pytest.raises(ConfigError, match="contrastive"):
+        TrainConfig(row_noise=0.5, contrastive=-1.0)
