@@ -27,6 +27,7 @@ rows = true class and columns = predicted class.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
@@ -39,6 +40,7 @@ from tqdm.auto import tqdm
 from ..errors import BadInputError, ConfigError
 
 ArrayLike = np.ndarray | torch.Tensor
+SELECT_RULES = ("val_accuracy", "val_loss", "last")
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,11 @@ class ClassifierConfig:
 
     ``hidden``: widths of the hidden ``Linear/BN/ReLU/Dropout`` blocks (the head maps the last one
     to the classes). ``stitchup``: E-Stitchup online augmentation; ``stitchup_alpha`` is the Beta
-    parameter of the mixing ratio (1.0 = uniform).
+    parameter of the mixing ratio (1.0 = uniform). ``select`` picks the epoch whose weights are
+    kept: the highest validation accuracy (first on ties; paper 004's protocol), the lowest
+    validation loss, or the last epoch. With a small validation split the accuracy moves in steps
+    of one sample, and its maximum over all epochs is a noisy pick; the loss is smooth (README
+    has the comparison on the embedded shapes).
     """
 
     hidden: tuple[int, ...] = (1024, 512, 256)
@@ -58,10 +64,13 @@ class ClassifierConfig:
     batch_size: int = 256
     stitchup: bool = True
     stitchup_alpha: float = 1.0
+    select: str = "val_accuracy"
     seed: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        if self.select not in SELECT_RULES:
+            raise ConfigError(f"classifier.select: one of {SELECT_RULES}, got {self.select!r}")
         if any(h <= 0 for h in self.hidden):
             raise ConfigError(f"classifier.hidden: widths must be > 0, got {self.hidden}")
         if not 0.0 <= float(self.dropout) < 1.0:
@@ -228,8 +237,9 @@ def train_classifier(train_x: ArrayLike, train_y: ArrayLike, val_x: ArrayLike, v
 
     AdamW (``cfg.lr``, ``cfg.weight_decay``) with ``OneCycleLR(max_lr=cfg.lr)`` stepped per batch,
     soft-label cross entropy; with ``cfg.stitchup`` each batch is extended with its E-Stitchup
-    copy. Validation runs after every epoch; the weights with the highest validation accuracy
-    (first one on ties) are restored at the end. Batches of a single sample are skipped
+    copy. Validation runs after every epoch; the weights of the epoch chosen by ``cfg.select``
+    (highest validation accuracy or lowest validation loss, first one on ties, or the last epoch)
+    are restored at the end. Batches of a single sample are skipped
     (BatchNorm). Deterministic from ``cfg.seed`` (on CPU).
 
     Args:
@@ -264,7 +274,7 @@ def train_classifier(train_x: ArrayLike, train_y: ArrayLike, val_x: ArrayLike, v
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr,
                                                     total_steps=cfg.epochs * steps_per_epoch)
-        best_acc, best_state = -1.0, None
+        best_score, best_state = -math.inf, None
         xt_dev, yt_dev = xt.to(dev), yt.to(dev)
         xv_dev = xv.to(dev)
         bar = tqdm(range(cfg.epochs), desc="classifier", disable=not progress)
@@ -293,9 +303,10 @@ def train_classifier(train_x: ArrayLike, train_y: ArrayLike, val_x: ArrayLike, v
             history["val_loss"].append(val_loss)
             history["val_accuracy"].append(val_acc)
             history["lr"].append(float(sched.get_last_lr()[0]))
-            if val_acc > best_acc:
-                best_acc, best_state = val_acc, copy.deepcopy(model.state_dict())
-            bar.set_postfix(loss=history["train_loss"][-1], val_acc=val_acc, best=best_acc)
+            score = {"val_accuracy": val_acc, "val_loss": -val_loss, "last": 0.0}[cfg.select]
+            if cfg.select != "last" and score > best_score:
+                best_score, best_state = score, copy.deepcopy(model.state_dict())
+            bar.set_postfix(loss=history["train_loss"][-1], val_acc=val_acc)
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()

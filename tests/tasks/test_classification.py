@@ -41,6 +41,20 @@ def test_classifier_learns_separable_blobs():
     assert evaluate_classifier(model, xva, yva, C)["accuracy"] == pytest.approx(max(hist["val_accuracy"]))
 
 
+@pytest.mark.parametrize("select", ["val_loss", "last"])
+def test_select_rule_picks_the_epoch(select):
+    xtr, ytr = blobs(20, 0)
+    xva, yva = blobs(5, 1, spread=3.0)  # noisy validation: the best epoch is not the last one
+    cfg = ClassifierConfig(hidden=(32,), dropout=0.2, lr=5e-3, epochs=8, batch_size=32, select=select)
+    model, hist = train_classifier(xtr, ytr, xva, yva, cfg, C, device="cpu", progress=False)
+    logits = torch.nn.functional.cross_entropy(
+        torch.as_tensor(np.asarray(model(torch.as_tensor(xva)).detach())), torch.as_tensor(yva)).item()
+    want = min(hist["val_loss"]) if select == "val_loss" else hist["val_loss"][-1]
+    assert logits == pytest.approx(want, rel=1e-5)
+    with pytest.raises(ConfigError):
+        ClassifierConfig(select="best")
+
+
 def test_classifier_near_chance_on_random_labels():
     rng = np.random.default_rng(5)
     xtr = rng.normal(size=(200, D)).astype(np.float32)
