@@ -29,7 +29,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence
 
 import numpy as np
 import torch
@@ -64,7 +64,7 @@ class ClassifierConfig:
     batch_size: int = 256
     stitchup: bool = True
     stitchup_alpha: float = 1.0
-    select: str = "val_accuracy"
+    select: Literal["val_accuracy", "val_loss", "last"] = "val_accuracy"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -303,9 +303,10 @@ def train_classifier(train_x: ArrayLike, train_y: ArrayLike, val_x: ArrayLike, v
             history["val_loss"].append(val_loss)
             history["val_accuracy"].append(val_acc)
             history["lr"].append(float(sched.get_last_lr()[0]))
-            score = {"val_accuracy": val_acc, "val_loss": -val_loss, "last": 0.0}[cfg.select]
-            if cfg.select != "last" and score > best_score:
-                best_score, best_state = score, copy.deepcopy(model.state_dict())
+            if cfg.select != "last":
+                score = val_acc if cfg.select == "val_accuracy" else -val_loss
+                if score > best_score:
+                    best_score, best_state = score, copy.deepcopy(model.state_dict())
             bar.set_postfix(loss=history["train_loss"][-1], val_acc=val_acc)
     if best_state is not None:
         model.load_state_dict(best_state)
