@@ -29,7 +29,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Literal, Sequence
+from typing import Any, Literal, Sequence, get_args
 
 import numpy as np
 import torch
@@ -40,7 +40,8 @@ from tqdm.auto import tqdm
 from ..errors import BadInputError, ConfigError
 
 ArrayLike = np.ndarray | torch.Tensor
-SELECT_RULES = ("val_accuracy", "val_loss", "last")
+SelectRule = Literal["val_accuracy", "val_loss", "last"]
+SELECT_RULES: tuple[str, ...] = get_args(SelectRule)
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class ClassifierConfig:
     batch_size: int = 256
     stitchup: bool = True
     stitchup_alpha: float = 1.0
-    select: Literal["val_accuracy", "val_loss", "last"] = "val_accuracy"
+    select: SelectRule = "val_accuracy"
     seed: int = 0
 
     def __post_init__(self) -> None:
