@@ -15,18 +15,17 @@ Supported layouts (``root`` is the folder named below as ``.``):
 Conventions: ``Item.id`` is unique within a scan (the path relative to ``root`` without the
 suffix, or ``<synset>/<model id>`` for ShapeNet); lists are sorted by id; split folder names
 ``train/training``, ``val/valid/validation``, ``test/testing`` map to ``train``/``val``/``test``
-and anything absent to ``"unknown"``, which :func:`split_items` resolves deterministically.
+and anything absent to ``"unknown"``, which :func:`nf2vec_core.data.prepare.assign_splits`
+resolves deterministically.
 Hidden files/folders and ``__MACOSX`` debris are ignored. A root with no recognised file raises
 :class:`~nf2vec_core.errors.BadInputError` naming the root and the expected layout.
 """
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Mapping
 
 from ..errors import BadInputError, ConfigError
 
@@ -181,39 +180,6 @@ def scan_shapenet_part(root: str | Path) -> list[Item]:
             items.append(Item(key, pts, cls, split_of.get(key, UNKNOWN),
                               {"seg_path": root / synset / "points_label" / f"{pts.stem}.seg", "synset": synset}))
     return _require(items, root, "ShapeNet-Part <synset>/points/*.pts")
-
-
-# ------------------------------------------------------------------------ splits
-def _hash(s: str) -> int:
-    return int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little")
-
-
-def split_items(items: Iterable[Item], val_fraction: float, test_fraction: float, seed: int,
-                resplit_all: bool = False) -> list[Item]:
-    """Assign ``train``/``val``/``test`` to items whose split is not one of those (all, if ``resplit_all``).
-
-    Stratified by class: within each class the items to split are ordered by a seeded hash of their
-    id, the first ``round(test_fraction*n)`` become test, the next ``round(val_fraction*n)`` val, the
-    rest train (at least one train item per class). The result depends only on the set of items
-    and ``seed`` -- not on input order -- and is returned sorted by id.
-    """
-    if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
-        raise ConfigError(f"params 'val_fraction'={val_fraction}, 'test_fraction'={test_fraction}: "
-                          "each must be in [0, 1) and their sum below 1")
-    items = sorted(items, key=lambda it: it.id)
-    todo: dict[str, list[Item]] = {}
-    for it in items:
-        if resplit_all or it.split not in SPLITS:
-            todo.setdefault(it.class_name, []).append(it)
-    new_split: dict[str, str] = {}
-    for members in todo.values():
-        members = sorted(members, key=lambda it: (_hash(f"{seed}:{it.id}"), it.id))
-        n = len(members)
-        n_test = min(int(round(test_fraction * n)), n - 1)
-        n_val = min(int(round(val_fraction * n)), n - 1 - n_test)
-        for rank, it in enumerate(members):
-            new_split[it.id] = "test" if rank < n_test else "val" if rank < n_test + n_val else "train"
-    return [dataclasses.replace(it, split=new_split[it.id]) if it.id in new_split else it for it in items]
 
 
 SCANNERS: dict[str, Callable[..., list[Item]]] = {

@@ -14,28 +14,24 @@ from __future__ import annotations
 
 import torch
 
+from ..decoders.reconstruct import nf_field_fn, project_to_surface
 from ..metrics.geometry import chamfer_distance, f_score, iou
 from ..metrics.image import psnr
-from ..nf.functional import forward as nf_forward
 from ..nf.layout import ArchSpec
+from ..train.losses import field_prediction as field_values
 from .engine import evaluate
-from .targets import PreparedData, field_values, pixel_centers, voxel_grid_centers
+from .targets import PreparedData, pixel_centers, voxel_grid_centers
 
 
 def udf_point_cloud(spec: ArchSpec, theta: torch.Tensor, candidates: torch.Tensor, clip: float,
                     n_points: int, iters: int = 3) -> torch.Tensor:
-    """Points on the NF's zero level set: project candidates ``[n,M,3]`` along the UDF gradient
-    (``p <- p - f(p) grad f / |grad f|``), then keep the ``n_points`` with the smallest UDF."""
-    p = candidates.clone()
-    for _ in range(iters):
-        with torch.enable_grad():
-            q = p.detach().requires_grad_(True)
-            f = field_values("udf", nf_forward(spec, theta, q), clip).squeeze(-1)
-            (g,) = torch.autograd.grad(f.sum(), q)
-        p = (q - f.unsqueeze(-1) * torch.nn.functional.normalize(g, dim=-1)).detach()
+    """Points on the NF's zero level set: candidates ``[n,M,3]`` projected along the UDF gradient
+    (:func:`~nf2vec_core.decoders.reconstruct.project_to_surface`), then the ``n_points`` with the
+    smallest UDF kept."""
+    field_fn = nf_field_fn(spec, theta, "udf", clip)
+    p = project_to_surface(field_fn, candidates, iters)
     with torch.no_grad():
-        f = field_values("udf", evaluate(spec, theta, p), clip).squeeze(-1)
-        keep = f.topk(min(n_points, f.shape[1]), dim=1, largest=False).indices
+        keep = field_fn(p).topk(min(n_points, p.shape[1]), dim=1, largest=False).indices
         return torch.gather(p, 1, keep.unsqueeze(-1).expand(-1, -1, 3))
 
 

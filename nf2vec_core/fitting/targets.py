@@ -22,6 +22,7 @@ from safetensors import safe_open
 
 from ..errors import BadInputError
 from ..fields.occupancy import voxel_centers
+from ..fields.pixels import image_coords as pixel_centers  # noqa: F401  (re-exported: pixel centres in [-1,1]^2)
 from .engine import FitTargets
 
 LOSS_BY_KIND = {"occupancy": "bce", "sdf": "l1", "udf": "bce", "pixels": "mse"}
@@ -30,14 +31,6 @@ LOSS_BY_KIND = {"occupancy": "bce", "sdf": "l1", "udf": "bce", "pixels": "mse"}
 def voxel_grid_centers(resolution: int) -> torch.Tensor:
     """Voxel centres ``[R^3, 3]`` as a tensor (:func:`nf2vec_core.fields.occupancy.voxel_centers`)."""
     return torch.from_numpy(voxel_centers(resolution))
-
-
-def pixel_centers(h: int, w: int) -> torch.Tensor:
-    """Pixel centres ``[H*W, 2]`` in ``[-1,1]^2``, row-major, as (x, y) = (column, row)."""
-    ys = (torch.arange(h, dtype=torch.float32) + 0.5) / h * 2 - 1
-    xs = (torch.arange(w, dtype=torch.float32) + 0.5) / w * 2 - 1
-    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-    return torch.stack([gx, gy], dim=-1).reshape(-1, 2)
 
 
 @dataclass
@@ -131,10 +124,3 @@ def fit_targets(data: PreparedData, start: int, stop: int, *, surface_fraction: 
     return FitTargets(coords, (values.clamp(0, clip) / clip).unsqueeze(-1))
 
 
-def field_values(kind: str, raw: torch.Tensor, clip: float) -> torch.Tensor:
-    """NF raw output -> field value (occupancy probability, SDF, UDF, intensity)."""
-    if kind == "occupancy":
-        return torch.sigmoid(raw)
-    if kind == "udf":
-        return torch.sigmoid(raw) * clip
-    return raw

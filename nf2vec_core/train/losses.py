@@ -11,8 +11,8 @@ Targets are GROUND-TRUTH FIELD VALUES in their natural units (what ``data.prepar
   the probability ``sigmoid(raw)``.
 * ``pixels``: intensities in ``[0, 1]``; MSE on the raw output; field value ``raw``.
 
-The same conventions as :mod:`nf2vec_core.fitting.targets` (``field_values``), so an NF and the
-nf2vec decoder produce comparable fields.
+The fitted NFs (:mod:`nf2vec_core.fitting.quality`) and the nf2vec decoder both go through
+:func:`field_prediction`, so their fields are comparable.
 """
 from __future__ import annotations
 

@@ -389,11 +389,12 @@ def _train_epoch(net: nn.Module, model: NF2Vec, data: FieldDataset, spec: ArchSp
         queries = torch.randint(data.num_points, (len(idx), cfg.queries_per_item), generator=gen)
         theta, x, y = (t.to(dev, non_blocking=True) for t in data.batch(idx, queries))
         clean = model.encoder.rows(spec, theta)
-        rows = add_row_noise(clean, cfg.row_noise, gen) if cfg.row_noise > 0 else clean
+        spread = clean.std(dim=0, keepdim=True) if len(idx) > 1 else None  # shared by both views
+        rows = add_row_noise(clean, cfg.row_noise, gen, spread) if cfg.row_noise > 0 else clean
         contrastive = None
         with _autocast(dev, cfg.amp):
             if cfg.contrastive > 0:
-                pred, logits = net(rows, x, add_row_noise(clean, cfg.row_noise, gen))
+                pred, logits = net(rows, x, add_row_noise(clean, cfg.row_noise, gen, spread))
                 contrastive = siglip_loss(logits.float())
             else:
                 pred = net(rows, x)
@@ -417,14 +418,16 @@ def _train_epoch(net: nn.Module, model: NF2Vec, data: FieldDataset, spec: ArchSp
     return float(total[0] / total[1].clamp_min(1))
 
 
-def add_row_noise(rows: torch.Tensor, scale: float, gen: torch.Generator) -> torch.Tensor:
+def add_row_noise(rows: torch.Tensor, scale: float, gen: torch.Generator,
+                  spread: torch.Tensor | None = None) -> torch.Tensor:
     """``rows [B, S, H]`` plus Gaussian noise of std ``scale`` x each entry's std over the batch
-    (drawn from the CPU generator ``gen``, so a run is reproducible on any device). A batch of
-    one NF has no spread and is returned unchanged."""
+    (``spread [1, S, H]``, computed here unless given, so that two views of one batch share it;
+    drawn from the CPU generator ``gen``, so a run is reproducible on any device). A batch of one
+    NF has no spread and is returned unchanged."""
     if rows.shape[0] < 2:
         return rows
     noise = torch.randn(rows.shape, generator=gen).to(rows.device, rows.dtype)
-    return rows + scale * rows.std(dim=0, keepdim=True) * noise
+    return rows + scale * (rows.std(dim=0, keepdim=True) if spread is None else spread) * noise
 
 
 def _check_finite(loss: torch.Tensor, epoch: int, step: int) -> None:

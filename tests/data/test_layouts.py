@@ -8,7 +8,8 @@ import pytest
 import trimesh
 
 from nf2vec_core.data.layouts import (SCANNERS, Item, load_shapenet_taxonomy, scan_manifold40, scan_modelnet,
-                                      scan_pointcloud_ply, scan_shapenet_part, scan_shapenetcore, split_items)
+                                      scan_pointcloud_ply, scan_shapenet_part, scan_shapenetcore)
+from nf2vec_core.data.prepare import assign_splits
 from nf2vec_core.data.readers import read_mesh, read_part_shape, read_ply_points
 from nf2vec_core.errors import BadInputError, ConfigError
 
@@ -114,48 +115,13 @@ def test_every_scanner_rejects_empty_and_missing_roots(tmp_path, scanner):
         assert str(root) in str(err.value)
 
 
-# ------------------------------------------------------------------ split_items
-def _items(counts: dict[str, int], split="unknown"):
-    return [Item(f"{c}/{c}_{i:04d}", Path(f"/x/{c}_{i}.off"), c, split)
-            for c, n in counts.items() for i in range(n)]
-
-
-def test_split_items_stratified_deterministic_and_order_free():
-    items = _items({"a": 20, "b": 10, "c": 1})
-    out = split_items(items, val_fraction=0.1, test_fraction=0.2, seed=3)
-    assert [i.id for i in out] == sorted(i.id for i in items)
-    per = Counter((i.class_name, i.split) for i in out)
-    assert per[("a", "test")] == 4 and per[("a", "val")] == 2 and per[("a", "train")] == 14
-    assert per[("b", "test")] == 2 and per[("b", "val")] == 1 and per[("b", "train")] == 7
-    assert per[("c", "train")] == 1                                 # a singleton class stays trainable
-    shuffled = [items[i] for i in np.random.default_rng(0).permutation(len(items))]
-    assert split_items(shuffled, 0.1, 0.2, seed=3) == out           # input order does not matter
-    other = split_items(items, 0.1, 0.2, seed=4)
-    assert [i.split for i in other] != [i.split for i in out]        # the seed does
-    # adding an item of class "b" leaves class "a" untouched
-    more = split_items(items + _items({"b": 11})[-1:], 0.1, 0.2, seed=3)
-    assert [i for i in more if i.class_name == "a"] == [i for i in out if i.class_name == "a"]
-
-
-def test_split_items_keeps_known_splits_unless_asked():
-    fixed = _items({"a": 5}, split="test")
-    unknown = [Item(f"a/u{i}", fixed[0].path, "a", "unknown") for i in range(10)]
-    out = split_items(fixed + unknown, 0.2, 0.2, seed=0)
-    assert all(i.split == "test" for i in out if i.id.startswith("a/a_"))
-    assert Counter(i.split for i in out if i.id.startswith("a/u")) == {"train": 6, "val": 2, "test": 2}
-    redone = split_items(fixed + unknown, 0.2, 0.2, seed=0, resplit_all=True)
-    assert Counter(i.split for i in redone) == {"train": 9, "val": 3, "test": 3}
-    with pytest.raises(ConfigError, match="val_fraction"):
-        split_items(fixed, 0.6, 0.5, seed=0)
-
-
 # ------------------------------------------------------------------ real samples
 def test_real_modelnet_flat_sample(shared_data):
     items = scan_modelnet(shared_data / "meshes" / "modelnet")
     assert len(items) == 8 and Counter(i.class_name for i in items) == {"bathtub": 5, "bed": 3}
     assert {i.split for i in items} == {"unknown"} and items[0].id == "bathtub/bathtub_0001"
-    resplit = split_items(items, 0.0, 0.25, seed=0)
-    assert Counter(i.split for i in resplit) == {"train": 6, "test": 2}
+    resplit = assign_splits([i.id for i in items], [i.class_name for i in items], 0.0, 0.25, seed=0)
+    assert Counter(resplit) == {"train": 6, "test": 2}
     assert len(read_mesh(items[-1].path).faces) > 0
 
 

@@ -21,6 +21,12 @@ def test_splits_are_deterministic_stratified_and_order_free():
     assert a == b
     df = pd.DataFrame({"c": cls, "s": a})
     assert (df[df.s == "test"].groupby("c").size() == 4).all()
+    assert (df[df.s == "val"].groupby("c").size() == 2).all()
+    assert assign_splits(ids, cls, 0.1, 0.2, seed=2) != a                      # the seed matters
+    # one more item of class c0 leaves the other classes' splits untouched
+    more = assign_splits(ids + ["c0_extra"], cls + ["c0"], 0.1, 0.2, seed=1)
+    assert [s for s, c in zip(more, cls) if c != "c0"] == [s for s, c in zip(a, cls) if c != "c0"]
+    assert assign_splits(["x"], ["lonely"], 0.1, 0.2, seed=1) == ["train"]     # a singleton class stays trainable
 
 
 def test_procedural_occupancy_prepare_and_fit(tmp_path):

@@ -139,6 +139,8 @@ def test_add_row_noise_follows_the_spread_over_the_batch() -> None:
     assert torch.equal(out, again)                                              # reproducible from the generator
     one = rows[:1] + 1.0
     assert torch.equal(add_row_noise(one, 0.5, torch.Generator().manual_seed(1)), one)  # no spread: unchanged
+    given = add_row_noise(rows, 0.5, torch.Generator().manual_seed(1), rows.std(dim=0, keepdim=True))
+    assert torch.equal(given, out)                                              # a given spread is the same spread
 
 
 def test_row_noise_changes_training_reproducibly_and_is_validated(tmp_path: Path) -> None:
