@@ -124,15 +124,21 @@ class SceneBatch:
             bg = torch.stack([torch.rand(rays, 3, generator=g) for g in gens]).to(dev)
         else:
             bg = background_color(background).to(dev).expand(self.n, rays, 3)
+        return (*self.rays_at(idx, bg), bg, jitter)
+
+    def rays_at(self, idx: torch.Tensor, bg: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Rays through the pixels ``idx [n,R]`` (flat indices into each scene's ``V*H*W``):
+        ``origins, dirs``, the target rgb composited over ``bg [n,R,3]`` and ``alpha [n,R]``."""
+        v, h, w = self.views_shape
+        dev = self.premult.device
         view, pix = idx // (h * w), idx % (h * w)
-        rows, cols = pix // w, pix % w
         flat = idx + (torch.arange(self.n, device=dev) * (v * h * w)).unsqueeze(1)
         pre = self.premult.reshape(-1, 3)[flat]
         alpha = self.alpha.reshape(-1)[flat]
         c2w = self.c2w[torch.arange(self.n, device=dev).unsqueeze(1), view]                           # [n,R,4,4]
-        origins, dirs = rays_at_pixels(c2w, self.focal.unsqueeze(1), rows, cols, h, w)
-        target = pre + bg * (1.0 - alpha.unsqueeze(-1))
-        return origins, dirs, target, alpha, bg, jitter
+        origins, dirs = rays_at_pixels(c2w, self.focal.unsqueeze(1), pix // w, pix % w, h, w)
+        return origins, dirs, pre + bg * (1.0 - alpha.unsqueeze(-1)), alpha
 
 
 def nerf_loss(pred: torch.Tensor, target: torch.Tensor, alpha: torch.Tensor, cfg: NerfFitConfig) -> torch.Tensor:

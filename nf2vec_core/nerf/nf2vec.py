@@ -29,7 +29,6 @@ from ..errors import ConfigError
 from ..nf.init import _derive
 from .arch import NerfArch, activate, normalize_points, unflatten
 from .fit import NerfFitConfig, SceneBatch, nerf_loss
-from .rays import rays_at_pixels
 from .render import RenderConfig, render_field, render_images
 
 
@@ -129,14 +128,8 @@ def sample_rays(scenes: SceneBatch, gens: list[torch.Generator], rays: int, fg_f
     uni = torch.stack([torch.randint(v * h * w, (rays - n_fg,), generator=g) for g in gens]).to(dev)
     idx = torch.cat([pick, uni], dim=1)                                                  # [n, R]
     jitter = torch.stack([torch.rand(rays, generator=g) for g in gens]).to(dev)
-    view, pix = idx // (h * w), idx % (h * w)
-    flat = idx + (torch.arange(scenes.n, device=dev) * (v * h * w)).unsqueeze(1)
-    pre = scenes.premult.reshape(-1, 3)[flat]
-    alpha = scenes.alpha.reshape(-1)[flat]
-    c2w = scenes.c2w[torch.arange(scenes.n, device=dev).unsqueeze(1), view]
-    origins, dirs = rays_at_pixels(c2w, scenes.focal.unsqueeze(1), pix // w, pix % w, h, w)
     bg = torch.ones(scenes.n, rays, 3, device=dev)
-    return origins, dirs, pre + bg * (1.0 - alpha.unsqueeze(-1)), alpha, bg, jitter
+    return (*scenes.rays_at(idx, bg), bg, jitter)
 
 
 def render_loss(encoder: RowEncoder, decoder: NerfDecoder, rows: torch.Tensor, scenes: SceneBatch,
