@@ -191,8 +191,9 @@ def _parse_off_faces(path: Path, lines: list[str]) -> np.ndarray:
     return _fan(counts, corners)
 
 
-def _via_trimesh(path: Path) -> Mesh:
-    """Load any trimesh-supported mesh file, concatenating scene geometries into one mesh."""
+def _trimesh_load(path: Path, what: str, **kwargs):
+    """``trimesh.load`` of an existing, non-empty file (unprocessed, warnings silenced); any failure
+    becomes a :class:`BadInputError` naming the file and ``what`` could not be read."""
     if not path.is_file():
         raise BadInputError(path, "file not found")
     if path.stat().st_size == 0:
@@ -200,9 +201,14 @@ def _via_trimesh(path: Path) -> Mesh:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            loaded = trimesh.load(str(path), force="mesh", process=False, skip_materials=True)
+            return trimesh.load(str(path), process=False, **kwargs)
     except Exception as exc:  # trimesh raises many exception types on corrupt files
-        raise BadInputError(path, f"unreadable mesh ({exc.__class__.__name__}: {exc})") from exc
+        raise BadInputError(path, f"unreadable {what} ({exc.__class__.__name__}: {exc})") from exc
+
+
+def _via_trimesh(path: Path) -> Mesh:
+    """Load any trimesh-supported mesh file, concatenating scene geometries into one mesh."""
+    loaded = _trimesh_load(path, "mesh", force="mesh", skip_materials=True)
     if isinstance(loaded, trimesh.Scene):  # older trimesh may return an empty scene
         geoms = [g for g in loaded.geometry.values() if isinstance(g, trimesh.Trimesh)]
         loaded = trimesh.util.concatenate(geoms) if geoms else None
@@ -249,16 +255,7 @@ def _check_points(path: str | Path, pts: np.ndarray) -> np.ndarray:
 def read_ply_points(path: str | Path) -> np.ndarray:
     """Point cloud float32 ``[N,3]`` from a ``.ply`` (the vertices; any faces are ignored)."""
     path = Path(path)
-    if not path.is_file():
-        raise BadInputError(path, "file not found")
-    if path.stat().st_size == 0:
-        raise BadInputError(path, "empty file")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            loaded = trimesh.load(str(path), process=False)
-    except Exception as exc:
-        raise BadInputError(path, f"unreadable point cloud ({exc.__class__.__name__}: {exc})") from exc
+    loaded = _trimesh_load(path, "point cloud")
     if isinstance(loaded, trimesh.Scene):
         parts = [np.asarray(g.vertices) for g in loaded.geometry.values() if hasattr(g, "vertices")]
         verts = np.concatenate(parts) if parts else np.zeros((0, 3))

@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 
 from ..nf.init import _derive
-from ..nf.layout import TensorSpec
+from ..nf.layout import TensorSpec, linear_tensor_specs
 
 __all__ = ["NerfArch", "encode_frequencies", "normalize_points", "nerf_forward", "activate", "radiance", "trunc_exp",
            "init_nerf", "init_nerf_batch", "unflatten"]
@@ -115,12 +115,7 @@ class NerfArch:
             shape = (3, self.plane_channels, self.plane_res, self.plane_res)
             specs.append(TensorSpec("planes", shape, off))
             off += specs[-1].numel
-        for name, fan_in, fan_out in self.linear_layers():
-            specs.append(TensorSpec(f"{name}.weight", (fan_out, fan_in), off))
-            off += fan_in * fan_out
-            specs.append(TensorSpec(f"{name}.bias", (fan_out,), off))
-            off += fan_out
-        return specs
+        return specs + linear_tensor_specs(self.linear_layers(), off)
 
     @property
     def num_params(self) -> int:

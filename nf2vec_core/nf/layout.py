@@ -49,6 +49,18 @@ class TensorSpec:
         return self.offset + self.numel
 
 
+def linear_tensor_specs(layers: list[tuple[str, int, int]], offset: int = 0) -> list[TensorSpec]:
+    """Specs of linear layers ``(name, fan_in, fan_out)`` packed from ``offset``: each layer's weight
+    ``[fan_out, fan_in]`` then its bias ``[fan_out]`` (shared by the NF and NeRF layouts)."""
+    specs: list[TensorSpec] = []
+    for name, fan_in, fan_out in layers:
+        specs.append(TensorSpec(f"{name}.weight", (fan_out, fan_in), offset))
+        offset += fan_in * fan_out
+        specs.append(TensorSpec(f"{name}.bias", (fan_out,), offset))
+        offset += fan_out
+    return specs
+
+
 @dataclass(frozen=True)
 class ArchSpec:
     """Architecture of one NF family member; everything needed to rebuild it from a flat vector."""
@@ -97,12 +109,7 @@ class ArchSpec:
         if self.family == "rffnet":
             specs.append(TensorSpec("fourier.weight", (self.rff_features, self.in_dim), off, trainable=False))
             off += self.rff_features * self.in_dim
-        for name, fan_in, fan_out in self.linear_layers():
-            specs.append(TensorSpec(f"{name}.weight", (fan_out, fan_in), off))
-            off += fan_in * fan_out
-            specs.append(TensorSpec(f"{name}.bias", (fan_out,), off))
-            off += fan_out
-        return specs
+        return specs + linear_tensor_specs(self.linear_layers(), off)
 
     @property
     def num_params(self) -> int:
