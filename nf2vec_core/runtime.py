@@ -4,6 +4,9 @@ glibc returns large freed blocks (> 128 KiB by default, adaptively up to 32 MiB)
 OS with ``munmap``/heap trimming, so a loop that allocates the same multi-megabyte activations
 every step pays page faults on every allocation (measured: 3/4 of the fitting time as system time,
 1.7x slower). :func:`tune_allocator` raises the mmap and trim thresholds so freed blocks are reused.
+
+Evaluating many small fields at many points is memory-bound on CPU: :func:`eval_chunk` sizes the
+point chunks so that the activations of one call stay in cache.
 """
 from __future__ import annotations
 
@@ -34,6 +37,24 @@ def tune_allocator(threshold: int = 1 << 30) -> bool:
         return bool(libc.mallopt(M_MMAP_THRESHOLD, threshold)) and bool(libc.mallopt(M_TRIM_THRESHOLD, threshold))
     except (OSError, AttributeError):
         return False
+
+
+CPU_POINTS_IN_FLIGHT = 16384   # fields x points per forward call on CPU
+
+
+def eval_chunk(n_fields: int, cuda: bool = False) -> int:
+    """Points per forward call when ``n_fields`` fields are evaluated together at many points.
+
+    On CPU about 16k (field, point) pairs per call, so a call's activations stay in cache and
+    small (8 MiB for the width-128 decoder instead of 0.5 GiB at 65,536 points). Outputs are
+    bit-identical to any other chunking. Side by side (``bench/eval_chunk.py``, 16 fields on the
+    64^3 grid, 2 threads): SIREN 3x32 3.4x and the nf2vec decoder 1.4x faster than 65,536-point
+    chunks with glibc's default allocator; about even (1.0x / 1.15x) after :func:`tune_allocator`.
+    On CUDA, 65,536 points per call.
+    """
+    if cuda:
+        return 65536
+    return max(64, CPU_POINTS_IN_FLIGHT // max(1, int(n_fields)))
 
 
 def worker_count(requested: int = 0) -> int:

@@ -10,6 +10,7 @@ sys.path.insert(0, str(ROOT))
 
 from nf2vec_core.config import read_params  # noqa: E402
 from nf2vec_core.errors import BadInputError, ConfigError  # noqa: E402
+from nf2vec_core.runtime import tune_allocator  # noqa: E402
 
 
 def parser(doc: str | None) -> argparse.ArgumentParser:
@@ -23,7 +24,9 @@ def params(args: argparse.Namespace) -> dict:
 
 
 def run(main) -> None:
-    """Run a stage's main(); user errors (bad input, bad params) exit 2 with one clear line."""
+    """Run a stage's main(); user errors (bad input, bad params) exit 2 with one clear line.
+    Freed large blocks are kept for reuse (:func:`~nf2vec_core.runtime.tune_allocator`)."""
+    tune_allocator()
     try:
         main()
     except (BadInputError, ConfigError) as exc:

@@ -46,3 +46,18 @@ def _inverse(x: int) -> float:
 
 def test_tune_allocator_is_idempotent():
     assert tune_allocator() == tune_allocator()
+
+
+def test_eval_chunk_keeps_calls_cache_sized_and_outputs_unchanged():
+    from nf2vec_core.runtime import eval_chunk
+    assert eval_chunk(16) == 1024 and eval_chunk(1) == 16384 and eval_chunk(10_000) == 64
+    assert eval_chunk(16, cuda=True) == 65536
+    import torch
+    from nf2vec_core.fitting.engine import evaluate
+    from nf2vec_core.nf.init import init_batch
+    from nf2vec_core.nf.layout import ArchSpec
+    spec = ArchSpec(depth=2, hidden=16)
+    theta = init_batch(spec, 20, mode="random", seed=0)
+    x = torch.rand(3000, 3) * 2 - 1
+    default = evaluate(spec, theta, x)                      # chunks of 819 points
+    assert torch.equal(default, evaluate(spec, theta, x, chunk_points=65536))

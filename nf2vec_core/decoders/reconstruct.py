@@ -22,6 +22,7 @@ import torch
 from ..errors import BadInputError, ConfigError
 from ..nf.functional import forward as nf_forward
 from ..nf.layout import ArchSpec
+from ..runtime import eval_chunk
 from ..train.losses import check_kind, field_prediction
 from .implicit import ImplicitDecoder
 
@@ -67,22 +68,24 @@ def grid_points(resolution: int, centers: bool = False) -> torch.Tensor:
 
 @torch.no_grad()
 def field_grid(field_fn: FieldFn, batch: int, resolution: int, *, centers: bool = False,
-               chunk: int = 65536, device: torch.device | str = "cpu") -> torch.Tensor:
-    """Field values ``[B, R, R, R]`` on the grid, queried ``chunk`` points at a time (on ``device``)."""
+               chunk: int | None = None, device: torch.device | str = "cpu") -> torch.Tensor:
+    """Field values ``[B, R, R, R]`` on the grid, queried ``chunk`` points at a time (on ``device``;
+    default :func:`~nf2vec_core.runtime.eval_chunk`, cache-sized on CPU)."""
     pts = grid_points(resolution, centers).to(device)
+    chunk = chunk or eval_chunk(batch, pts.is_cuda)
     out = [field_fn(pts[i:i + chunk].unsqueeze(0).expand(batch, -1, -1)).float()
            for i in range(0, pts.shape[0], chunk)]
     return torch.cat(out, dim=1).reshape(batch, resolution, resolution, resolution)
 
 
 def decode_grid(decoder: ImplicitDecoder, emb: torch.Tensor, resolution: int, kind: str,
-                chunk: int = 65536, *, clip: float = 0.1, centers: bool = False) -> torch.Tensor:
+                chunk: int | None = None, *, clip: float = 0.1, centers: bool = False) -> torch.Tensor:
     """Decoder field values ``[B, R, R, R]`` over ``[-1,1]^3`` for embeddings ``emb [B, D]``."""
     return field_grid(decoder_field_fn(decoder, emb, kind, clip), emb.shape[0], resolution,
                       centers=centers, chunk=chunk, device=emb.device)
 
 
-def nf_grid(spec: ArchSpec, theta: torch.Tensor, resolution: int, kind: str, chunk: int = 65536, *,
+def nf_grid(spec: ArchSpec, theta: torch.Tensor, resolution: int, kind: str, chunk: int | None = None, *,
             clip: float = 0.1, centers: bool = False) -> torch.Tensor:
     """NF field values ``[B, R, R, R]`` for NFs ``theta [B, P]`` (to compare with :func:`decode_grid`)."""
     return field_grid(nf_field_fn(spec, theta, kind, clip), theta.shape[0], resolution,
@@ -91,8 +94,10 @@ def nf_grid(spec: ArchSpec, theta: torch.Tensor, resolution: int, kind: str, chu
 
 # ------------------------------------------------------------------------------ point clouds
 def project_to_surface(field_fn: FieldFn, points: torch.Tensor, iters: int = 5,
-                       chunk: int = 65536) -> torch.Tensor:
-    """Move ``points [B, M, 3]`` onto the UDF zero set: ``p <- p - f(p) grad f / |grad f|``, ``iters`` times."""
+                       chunk: int | None = None) -> torch.Tensor:
+    """Move ``points [B, M, 3]`` onto the UDF zero set: ``p <- p - f(p) grad f / |grad f|``, ``iters`` times
+    (``chunk`` points at a time; default :func:`~nf2vec_core.runtime.eval_chunk`)."""
+    chunk = chunk or eval_chunk(points.shape[0], points.is_cuda)
     out = []
     for i in range(0, points.shape[1], chunk):
         p = points[:, i:i + chunk].detach()
@@ -108,7 +113,7 @@ def project_to_surface(field_fn: FieldFn, points: torch.Tensor, iters: int = 5,
 
 def point_cloud_from_udf(field_fn: FieldFn, batch: int, n_points: int = 8192, *, iters: int = 5,
                          n_candidates: int = 100_000, threshold: float = 0.02, seed: int = 0,
-                         chunk: int = 65536, device: torch.device | str = "cpu") -> torch.Tensor:
+                         chunk: int | None = None, device: torch.device | str = "cpu") -> torch.Tensor:
     """Dense point clouds ``[B, n_points, 3]`` on the zero set of UDFs (NDF / inr2vec procedure).
 
     1. ``n_candidates`` uniform points in ``[-1,1]^3`` per shape, projected ``iters`` times along
@@ -120,6 +125,7 @@ def point_cloud_from_udf(field_fn: FieldFn, batch: int, n_points: int = 8192, *,
         raise ConfigError(f"point cloud: n_points and n_candidates must be >= 1 ({n_points}, {n_candidates})")
     gen = torch.Generator().manual_seed(int(seed))
     cand = (torch.rand(batch, n_candidates, 3, generator=gen) * 2 - 1).to(device)
+    chunk = chunk or eval_chunk(batch, cand.is_cuda)
     cand = project_to_surface(field_fn, cand, iters, chunk)
     with torch.no_grad():
         f = torch.cat([field_fn(cand[:, i:i + chunk]) for i in range(0, n_candidates, chunk)], dim=1)

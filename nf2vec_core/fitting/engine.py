@@ -26,6 +26,7 @@ import torch
 from ..nf.functional import forward as nf_forward
 from ..nf.functional import unflatten
 from ..nf.layout import ArchSpec, trainable_mask
+from ..runtime import eval_chunk
 from .fast_siren import fast_siren_loss_and_grad
 
 Loss = Literal["mse", "bce", "l1"]
@@ -245,8 +246,12 @@ def fit_chunk(spec: ArchSpec, theta0: torch.Tensor, targets: FitTargets, cfg: Fi
 
 
 @torch.no_grad()
-def evaluate(spec: ArchSpec, theta: torch.Tensor, coords: torch.Tensor, chunk_points: int = 65536) -> torch.Tensor:
-    """Raw NF outputs ``[n, M, out]`` at ``coords`` (``[n,M,d]`` or ``[M,d]``), chunked over points."""
+def evaluate(spec: ArchSpec, theta: torch.Tensor, coords: torch.Tensor,
+             chunk_points: int | None = None) -> torch.Tensor:
+    """Raw NF outputs ``[n, M, out]`` at ``coords`` (``[n,M,d]`` or ``[M,d]``), chunked over points
+    (by default :func:`~nf2vec_core.runtime.eval_chunk` points per call: cache-sized on CPU)."""
+    if chunk_points is None:
+        chunk_points = eval_chunk(theta.shape[0], theta.device.type == "cuda")
     outs = []
     for a in range(0, coords.shape[-2], chunk_points):
         outs.append(nf_forward(spec, theta, coords[..., a:a + chunk_points, :]))

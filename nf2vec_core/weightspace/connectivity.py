@@ -248,7 +248,7 @@ def interpolate(theta_a: torch.Tensor, theta_b: torch.Tensor, alphas: torch.Tens
 def linear_connectivity(spec: ArchSpec, theta_a: torch.Tensor, theta_b: torch.Tensor, coords: torch.Tensor,
                         values: torch.Tensor, *, loss: str = "mse", steps: int = 11,
                         alphas: Sequence[float] | torch.Tensor | None = None,
-                        chunk_points: int = 65536) -> ConnectivityCurve:
+                        chunk_points: int | None = None) -> ConnectivityCurve:
     """Loss of the interpolated NFs between ``theta_a`` and ``theta_b`` (two fits of one signal).
 
     Args:
@@ -257,7 +257,8 @@ def linear_connectivity(spec: ArchSpec, theta_a: torch.Tensor, theta_b: torch.Te
         loss: ``mse``, ``bce`` (outputs are logits) or ``l1``, as in fitting.
         steps: number of evenly spaced ``alphas`` in ``[0, 1]`` (used when ``alphas`` is None).
         alphas: explicit interpolation coefficients (need not lie in ``[0, 1]``).
-        chunk_points: points evaluated per forward call (memory bound).
+        chunk_points: points evaluated per forward call (default: cache-sized on CPU, see
+            :func:`~nf2vec_core.runtime.eval_chunk`).
 
     Returns:
         :class:`ConnectivityCurve`; ``losses[k]`` is the mean loss over the ``M`` points.
@@ -281,7 +282,7 @@ def linear_connectivity(spec: ArchSpec, theta_a: torch.Tensor, theta_b: torch.Te
             raise BadInputError(None, "linear_connectivity: alphas is empty")
     thetas = interpolate(theta_a, theta_b, al)
     x = coords.to(device=thetas.device, dtype=thetas.dtype)
-    out = nf_evaluate(spec, thetas, x, chunk_points=int(chunk_points))
+    out = nf_evaluate(spec, thetas, x, chunk_points=chunk_points)
     y = values.to(device=out.device, dtype=out.dtype).unsqueeze(0).expand_as(out)
     with torch.no_grad():
         losses = per_nf_loss(out, y, loss)
