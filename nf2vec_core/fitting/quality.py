@@ -18,7 +18,7 @@ from ..decoders.reconstruct import nf_field_fn, project_to_surface
 from ..metrics.geometry import chamfer_distance, f_score, iou
 from ..metrics.image import psnr
 from ..nf.layout import ArchSpec
-from ..train.losses import field_prediction as field_values
+from ..train.losses import field_prediction
 from .engine import evaluate
 from .targets import PreparedData, pixel_centers, voxel_grid_centers
 
@@ -48,10 +48,10 @@ def quality(spec: ArchSpec, theta: torch.Tensor, data: PreparedData, start: int,
     if kind == "pixels":
         img = load("images").float()
         n, h, w, c = img.shape
-        on = field_values(kind, evaluate(spec, theta, pixel_centers(h, w).to(dev)), clip)
+        on = field_prediction(kind, evaluate(spec, theta, pixel_centers(h, w).to(dev)), clip)
         psnr_on = psnr(on.clamp(0, 1), img.reshape(n, h * w, c))
         off_xy, off_gt = offgrid_pixels(img)
-        off = field_values(kind, evaluate(spec, theta, off_xy.to(dev)), clip)
+        off = field_prediction(kind, evaluate(spec, theta, off_xy.to(dev)), clip)
         psnr_off = psnr(off.clamp(0, 1), off_gt)
         return {"psnr": psnr_on, "psnr_offgrid": psnr_off, "psnr_ratio": psnr_off / psnr_on}
     off_c = load("offgrid_coords")
@@ -72,8 +72,8 @@ def quality(spec: ArchSpec, theta: torch.Tensor, data: PreparedData, start: int,
         return {"iou": iou_on, "iou_offgrid": iou_off, "iou_ratio": iou_off / iou_on.clamp_min(1e-8)}
     # udf
     coords, values = load("coords"), load("values")
-    mae_on = (field_values(kind, evaluate(spec, theta, coords), clip).squeeze(-1) - values).abs().mean(1)
-    mae_off = (field_values(kind, evaluate(spec, theta, off_c), clip).squeeze(-1) - off_v).abs().mean(1)
+    mae_on = (field_prediction(kind, evaluate(spec, theta, coords), clip).squeeze(-1) - values).abs().mean(1)
+    mae_off = (field_prediction(kind, evaluate(spec, theta, off_c), clip).squeeze(-1) - off_v).abs().mean(1)
     surface = load("surface")
     pts = udf_point_cloud(spec, theta, coords[:, : 4 * surface.shape[1]], clip, surface.shape[1])
     return {"chamfer": chamfer_distance(pts, surface), "fscore": f_score(pts, surface, fscore_threshold),
