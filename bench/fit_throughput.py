@@ -25,9 +25,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from nf2vec_core.fields.pixels import image_coords  # noqa: E402
 from nf2vec_core.fitting import engine, fast_siren  # noqa: E402
 from nf2vec_core.fitting.engine import FitConfig, FitTargets, fit_chunk  # noqa: E402
-from nf2vec_core.fitting.targets import pixel_centers  # noqa: E402
 from nf2vec_core.nf.init import init_batch  # noqa: E402
 from nf2vec_core.nf.layout import ArchSpec  # noqa: E402
 from nf2vec_core.runtime import tune_allocator  # noqa: E402
@@ -150,7 +150,7 @@ def occupancy_targets(n: int, pool: int, device, gen) -> FitTargets:
 
 def image_targets(n: int, device, gen) -> FitTargets:
     imgs = torch.rand(n, 784, 1, generator=gen)
-    return FitTargets(pixel_centers(28, 28).to(device), imgs.to(device))
+    return FitTargets(image_coords(28, 28).to(device), imgs.to(device))
 
 
 def main() -> None:

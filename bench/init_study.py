@@ -21,8 +21,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nf2vec_core.data.prepare import assign_splits  # noqa: E402
 from nf2vec_core.data.readers import load_sklearn_digits  # noqa: E402
+from nf2vec_core.fields.pixels import image_coords  # noqa: E402
 from nf2vec_core.fitting.engine import FitConfig, FitTargets, evaluate, fit_chunk  # noqa: E402
-from nf2vec_core.fitting.targets import pixel_centers  # noqa: E402
 from nf2vec_core.metrics.image import psnr  # noqa: E402
 from nf2vec_core.nf.init import init_batch  # noqa: E402
 from nf2vec_core.nf.layout import ArchSpec  # noqa: E402
@@ -33,7 +33,7 @@ from nf2vec_core.weightspace.train import TrainConfig, build_classifier, fit_and
 
 
 def fit_all(spec: ArchSpec, images: torch.Tensor, mode: str, steps: int, lr: float, chunk: int) -> torch.Tensor:
-    coords = pixel_centers(images.shape[1], images.shape[2])
+    coords = image_coords(images.shape[1], images.shape[2])
     values = images.reshape(len(images), -1, 1)
     theta0 = init_batch(spec, len(images), mode=mode, seed=0)
     cfg = FitConfig(steps=steps, lr=lr, points_per_step=0, chunk_size=chunk, loss="mse")
@@ -63,7 +63,7 @@ def main() -> None:
         t = time.perf_counter()
         theta = fit_all(spec, images, mode, args.steps, args.lr, args.chunk)
         fit_s = time.perf_counter() - t
-        pred = evaluate(spec, theta, pixel_centers(8, 8)).reshape(images.shape)
+        pred = evaluate(spec, theta, image_coords(8, 8)).reshape(images.shape)
         r = {"fit_seconds": round(fit_s, 1), "psnr": round(float(psnr(pred, images).mean()), 2),
              "param_distance": {k: round(v, 3) for k, v in distance_summary(pairwise_distance_values(theta[:500])).items()}}
         for kind in args.models:

@@ -22,8 +22,8 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
+from ..fields.pixels import image_coords
 from ..fitting.engine import FitConfig, FitTargets, fit_chunk
-from ..fitting.targets import pixel_centers
 from ..nf.init import _derive, init_vector
 from ..nf.layout import ArchSpec
 from ..weightspace.connectivity import linear_connectivity, match_weights
@@ -58,7 +58,7 @@ REGIMES = ("same init", "different inits")
 def fit_replicas(spec: ArchSpec, images: torch.Tensor, cfg: ConnectivityParams) -> dict[str, torch.Tensor]:
     """``{regime: theta [S, R, P]}`` for images ``[S, H, W]`` (values in [0, 1])."""
     s, h, w = images.shape
-    targets = FitTargets(pixel_centers(h, w), images.reshape(s, h * w, 1).float())
+    targets = FitTargets(image_coords(h, w), images.reshape(s, h * w, 1).float())
     fcfg = FitConfig(steps=cfg.steps, lr=cfg.lr, points_per_step=min(cfg.points_per_step, h * w),
                      chunk_size=s, loss="mse")
     shared = init_vector(spec, cfg.seed)
@@ -86,7 +86,7 @@ def connectivity_study(spec: ArchSpec, images: torch.Tensor, cfg: ConnectivityPa
     for the figures: ``curves[name] = (alphas, mean loss over signals)``, ``matrices[regime]``."""
     fits = fit_replicas(spec, images, cfg)
     s, h, w = images.shape
-    coords, values = pixel_centers(h, w), images.reshape(s, h * w, 1).float()
+    coords, values = image_coords(h, w), images.reshape(s, h * w, 1).float()
     metrics: dict = {"signals": cfg.signals, "replicas": cfg.replicas, "steps": cfg.steps,
                      "points_per_step": cfg.points_per_step}
     curves, matrices = {}, {}

@@ -15,12 +15,13 @@ from __future__ import annotations
 import torch
 
 from ..decoders.reconstruct import nf_field_fn, project_to_surface
+from ..fields.pixels import image_coords
 from ..metrics.geometry import chamfer_distance, f_score, iou
 from ..metrics.image import psnr
 from ..nf.layout import ArchSpec
 from ..train.losses import field_prediction
 from .engine import evaluate
-from .targets import PreparedData, pixel_centers, voxel_grid_centers
+from .targets import PreparedData, voxel_grid_centers
 
 
 def udf_point_cloud(spec: ArchSpec, theta: torch.Tensor, candidates: torch.Tensor, clip: float,
@@ -48,7 +49,7 @@ def quality(spec: ArchSpec, theta: torch.Tensor, data: PreparedData, start: int,
     if kind == "pixels":
         img = load("images").float()
         n, h, w, c = img.shape
-        on = field_prediction(kind, evaluate(spec, theta, pixel_centers(h, w).to(dev)), clip)
+        on = field_prediction(kind, evaluate(spec, theta, image_coords(h, w).to(dev)), clip)
         psnr_on = psnr(on.clamp(0, 1), img.reshape(n, h * w, c))
         off_xy, off_gt = offgrid_pixels(img)
         off = field_prediction(kind, evaluate(spec, theta, off_xy.to(dev)), clip)

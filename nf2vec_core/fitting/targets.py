@@ -22,7 +22,7 @@ from safetensors import safe_open
 
 from ..errors import BadInputError
 from ..fields.occupancy import voxel_centers
-from ..fields.pixels import image_coords as pixel_centers  # noqa: F401  (re-exported: pixel centres in [-1,1]^2)
+from ..fields.pixels import image_coords
 from .engine import FitTargets
 
 LOSS_BY_KIND = {"occupancy": "bce", "sdf": "l1", "udf": "bce", "pixels": "mse"}
@@ -117,7 +117,7 @@ def fit_targets(data: PreparedData, start: int, stop: int, *, surface_fraction: 
     if kind == "pixels":
         img = data.tensor("images", start, stop)
         n, h, w, c = img.shape
-        return FitTargets(pixel_centers(h, w), img.reshape(n, h * w, c).float())
+        return FitTargets(image_coords(h, w), img.reshape(n, h * w, c).float())
     coords, values = data.tensor("coords", start, stop), data.tensor("values", start, stop).float()
     if kind == "sdf":
         return FitTargets(coords, values.clamp(-clip, clip).unsqueeze(-1))

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import torch
 
-from ..fitting.targets import PreparedData, occupancy_pool, pixel_centers
+from ..fields.pixels import image_coords
+from ..fitting.targets import PreparedData, occupancy_pool
 from ..store.neural_dataset import NeuralDataset
 from .trainer import FieldDataset
 
@@ -35,7 +36,7 @@ def field_dataset(prepared: PreparedData, neural: NeuralDataset, rows: list[int]
     if kind == "pixels":
         img = prepared.tensor("images")[sel]
         n, h, w, c = img.shape
-        return FieldDataset(params, pixel_centers(h, w), img.reshape(n, h * w, c).float(), labels)
+        return FieldDataset(params, image_coords(h, w), img.reshape(n, h * w, c).float(), labels)
     if kind == "occupancy":
         grid = occupancy_pool(prepared.tensor("voxels")[sel], 0.5, n_grid, torch.Generator().manual_seed(seed))
         coords = torch.cat([prepared.tensor("offgrid_coords")[sel], grid.coords], dim=1)

@@ -389,8 +389,8 @@ def _train_epoch(net: nn.Module, model: NF2Vec, data: FieldDataset, spec: ArchSp
         queries = torch.randint(data.num_points, (len(idx), cfg.queries_per_item), generator=gen)
         theta, x, y = (t.to(dev, non_blocking=True) for t in data.batch(idx, queries))
         clean = model.encoder.rows(spec, theta)
-        noisy = cfg.row_noise > 0 or cfg.contrastive > 0
-        spread = clean.std(dim=0, keepdim=True) if noisy and len(idx) > 1 else None  # shared by both views
+        # contrastive > 0 implies row_noise > 0 (TrainConfig); the batch spread is shared by both views
+        spread = clean.std(dim=0, keepdim=True) if cfg.row_noise > 0 and len(idx) > 1 else None
         rows = add_row_noise(clean, cfg.row_noise, gen, spread) if cfg.row_noise > 0 else clean
         contrastive = None
         with _autocast(dev, cfg.amp):

@@ -8,8 +8,8 @@ import torch
 from ws_digits import DIGIT_FIT, DIGIT_SPEC, load_digit_images
 
 from nf2vec_core.errors import BadInputError, ConfigError
+from nf2vec_core.fields.pixels import image_coords
 from nf2vec_core.fitting.engine import FitTargets, fit_chunk, per_nf_loss
-from nf2vec_core.fitting.targets import pixel_centers
 from nf2vec_core.nf.functional import forward
 from nf2vec_core.nf.init import init_batch, init_vector
 from nf2vec_core.nf.layout import ArchSpec
@@ -83,7 +83,7 @@ def test_independent_random_networks_are_not_identity_matched():
 def _fit(images: torch.Tensor, mode: str, init_seed: int, fit_seed: int) -> torch.Tensor:
     cfg = dataclasses.replace(DIGIT_FIT, points_per_step=32)          # subsampling: fits differ by seed
     theta0 = init_batch(DIGIT_SPEC, images.shape[0], mode=mode, seed=init_seed)
-    return fit_chunk(DIGIT_SPEC, theta0, FitTargets(pixel_centers(8, 8), images), cfg, seed=fit_seed)[0]
+    return fit_chunk(DIGIT_SPEC, theta0, FitTargets(image_coords(8, 8), images), cfg, seed=fit_seed)[0]
 
 
 def test_paper000_shared_init_is_linearly_connected_and_identity_matched():
@@ -91,7 +91,7 @@ def test_paper000_shared_init_is_linearly_connected_and_identity_matched():
     connected and weight matching returns the identity; from different inits neither holds."""
     images, _ = load_digit_images()
     images = images[:4]
-    x = pixel_centers(8, 8)
+    x = image_coords(8, 8)
     sa, sb = _fit(images, "shared", 0, 1), _fit(images, "shared", 0, 2)
     ra, rb = _fit(images, "random", 1, 1), _fit(images, "random", 2, 2)
     for k in range(4):

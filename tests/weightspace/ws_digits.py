@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from nf2vec_core.fields.pixels import image_coords
 from nf2vec_core.fitting.engine import FitConfig, FitTargets, fit_chunk
-from nf2vec_core.fitting.targets import pixel_centers
 from nf2vec_core.nf.init import init_batch
 from nf2vec_core.nf.layout import ArchSpec
 
@@ -56,7 +56,7 @@ def load_digit_images(classes: tuple[int, ...] = (0, 1)) -> tuple[torch.Tensor, 
 
 def fit_digits(images: torch.Tensor, mode: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     theta0 = init_batch(DIGIT_SPEC, images.shape[0], mode=mode, seed=seed)
-    return fit_chunk(DIGIT_SPEC, theta0, FitTargets(pixel_centers(8, 8), images), DIGIT_FIT)
+    return fit_chunk(DIGIT_SPEC, theta0, FitTargets(image_coords(8, 8), images), DIGIT_FIT)
 
 
 def make_digit_nfs() -> DigitNFs:
