@@ -10,6 +10,7 @@ point chunks so that the activations of one call stay in cache.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
@@ -82,6 +83,18 @@ def parallel_map(fn: Callable[[T], R], items: Sequence[T], workers: int = 0, *, 
     with mp.get_context(method).Pool(n, initializer=_single_thread) as pool:
         return list(tqdm(pool.imap(fn, items, chunksize=max(1, min(8, len(items) // (4 * n)))),
                          total=len(items), desc=desc, unit=unit))
+
+
+@contextlib.contextmanager
+def process_pool(workers: int):
+    """A pool of ``workers`` one-thread processes (forked where possible), or None for one worker:
+    callers then run their jobs in this process (``pool.imap(fn, jobs) if pool else map(fn, jobs)``)."""
+    if workers <= 1:
+        yield None
+        return
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    with mp.get_context(method).Pool(workers, initializer=_single_thread) as pool:
+        yield pool
 
 
 def _single_thread() -> None:

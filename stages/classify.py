@@ -8,9 +8,9 @@ import torch
 from _common import ROOT, parser, params, run
 
 from nf2vec_core.config import load_section
-from nf2vec_core.store.embeddings import read_embeddings, split_arrays
+from nf2vec_core.store.embeddings import read_embeddings, split_arrays, view_arrays
 from nf2vec_core.store.io import atomic_path, write_csv, write_json
-from nf2vec_core.tasks.classification import ClassifierConfig, evaluate_classifier, train_classifier
+from nf2vec_core.tasks.classification import ClassifierConfig, evaluate_classifier, train_classifier, with_views
 from nf2vec_core.viz.figures import plot_confusion
 
 
@@ -22,6 +22,10 @@ def main() -> None:
     emb, index = read_embeddings(ROOT / "data" / "embeddings" / args.dataset)
     classes = json.loads((ROOT / "data" / "prepared" / args.dataset / "meta.json").read_text())["classes"]
     (tx, ty), (vx, vy), (sx, sy) = (split_arrays(emb, index, s) for s in ("train", "val", "test"))
+    if cfg.views:  # other fits of the training and validation items (the views stage), as more samples
+        views = ROOT / "data" / "embeddings" / args.dataset / "views"
+        (tx, ty), (vx, vy) = (with_views(x, y, *view_arrays(views, s)) for (x, y), s in
+                              (((tx, ty), "train"), ((vx, vy), "val")))
     model, history = train_classifier(tx, ty, vx, vy, cfg, num_classes=len(classes))
     res = evaluate_classifier(model, sx, sy, len(classes), class_names=classes)
     with atomic_path(ROOT / "models" / args.dataset / "classifier.pt") as tmp:

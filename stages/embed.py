@@ -6,7 +6,10 @@ from _common import ROOT, parser, run
 from nf2vec_core.encoders.rows import encode
 from nf2vec_core.fitting.run import pick_device
 from nf2vec_core.store.embeddings import write_embeddings
-from nf2vec_core.store.neural_dataset import NeuralDataset
+import pandas as pd
+import torch
+
+from nf2vec_core.store.neural_dataset import NeuralDataset, load_views
 from nf2vec_core.train.checkpoint import load_model
 
 
@@ -20,8 +23,14 @@ def main() -> None:
     if meta["arch"] != neural.spec:
         raise SystemExit(f"error: {neural.root}: architecture differs from the checkpoint's")
     emb = encode(encoder, neural.spec, neural.params().to(device), progress=True).cpu()
-    write_embeddings(ROOT / "data" / "embeddings" / args.dataset, emb, neural.index)
-    print(f"embedded {emb.shape[0]} NFs -> {emb.shape[1]}-d")
+    out = ROOT / "data" / "embeddings" / args.dataset
+    write_embeddings(out, emb, neural.index)
+    views = load_views(ROOT / "data" / "neural_views" / args.dataset)
+    if views:  # the other fits of the items (classifier.views trains on them too)
+        v_emb = torch.cat([encode(encoder, v.spec, v.params().to(device), progress=True).cpu() for v in views])
+        write_embeddings(out / "views", v_emb, pd.concat([v.index for v in views], ignore_index=True))
+    print(f"embedded {emb.shape[0]} NFs -> {emb.shape[1]}-d" + (f", and {sum(len(v) for v in views)} views"
+                                                              if views else ""))
 
 
 if __name__ == "__main__":

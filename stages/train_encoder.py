@@ -10,7 +10,7 @@ from _common import ROOT, parser, params, run
 from nf2vec_core.config import load_section
 from nf2vec_core.fitting.targets import PreparedData
 from nf2vec_core.store.io import write_csv, write_json
-from nf2vec_core.store.neural_dataset import NeuralDataset
+from nf2vec_core.store.neural_dataset import NeuralDataset, load_views
 from nf2vec_core.train import distributed as D
 from nf2vec_core.train.data import field_dataset
 from nf2vec_core.decoders.implicit import ImplicitDecoderConfig
@@ -27,7 +27,9 @@ def main() -> None:
     dec = load_section(p, "decoder", ImplicitDecoderConfig)
     prepared = PreparedData(ROOT / "data" / "prepared" / args.dataset)
     neural = NeuralDataset(ROOT / "data" / "neural" / args.dataset)
-    train = field_dataset(prepared, neural, neural.split_rows("train"), n_grid=enc.grid_queries, seed=enc.seed)
+    views = load_views(ROOT / "data" / "neural_views" / args.dataset) if enc.view_pairs else []
+    train = field_dataset(prepared, neural, neural.split_rows("train"), n_grid=enc.grid_queries, seed=enc.seed,
+                          views=views)
     val_rows = neural.split_rows("val")
     val = field_dataset(prepared, neural, val_rows, n_grid=enc.grid_queries, seed=enc.seed + 1) if val_rows else None
     out = ROOT / "models" / args.dataset

@@ -140,8 +140,13 @@ def test_repro_produces_metrics(tiny_repo):
     index = (work / "data" / "neural" / "shapes" / "index.csv").read_text().splitlines()
     assert len(index) == fit["count"] + 1
     assert (work / "dvc.lock").exists()
+    views = json.loads((work / "metrics" / "fit_views_shapes.json").read_text())   # one more fit per train/val shape
+    view_index = (work / "data" / "neural_views" / "shapes" / "view1" / "index.csv").read_text().splitlines()
+    assert views["count"] == 2 and len(view_index) == views["view1"]["count"] + 1 < fit["count"] + 1
+    assert (work / "data" / "embeddings" / "shapes" / "views" / "embeddings.safetensors").is_file()
     cls = json.loads((work / "metrics" / "classify_shapes.json").read_text())
     assert 0.0 <= cls["accuracy"] <= 1.0 and cls["n_test"] > 0
+    assert cls["n_train"] == 2 * sum(1 for r in index[1:] if ",train," in r)            # the views train too
     ret = json.loads((work / "metrics" / "retrieval_shapes.json").read_text())
     assert {"map@1", "hit@1", "precision@2"} <= set(ret)
     rec = json.loads((work / "metrics" / "reconstruct_shapes.json").read_text())

@@ -20,8 +20,9 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from ..errors import ConfigError
 from ..nf.init import init_batch
-from ..runtime import tune_allocator
+from ..runtime import process_pool, tune_allocator, worker_count
 from ..nf.layout import ArchSpec
 from ..store import neural_dataset as store
 from .engine import FitConfig, fit_chunk
@@ -63,12 +64,31 @@ class FitParams:
     loss: Optional[Literal["mse", "bce", "l1"]] = None   # None: by field kind
     seed: int = 0
     device: str = "auto"
+    workers: int = 0       # CPU: processes fitting chunks side by side (0 = one per core); CUDA: 1
 
     def engine_config(self, kind: str) -> FitConfig:
         return FitConfig(steps=self.steps, lr=self.lr, lr_schedule=self.lr_schedule, lr_final=self.lr_final,
                          points_per_step=self.points_per_step,
                          chunk_size=self.chunk_size, loss=self.loss or LOSS_BY_KIND[kind],
                          backend=self.backend, seed=self.seed)
+
+
+@dataclass(frozen=True)
+class ViewParams:
+    """The ``views`` section: more NFs of the same items, fitted like the dataset's own (same shared
+    init, same settings) from other point-sampling seeds. Two such fits of one shape differ by
+    more than different shapes do (README), and a classifier or encoder trained on several fits
+    per shape learns to look past that. ``count`` counts the dataset's own NF: 1 = no views."""
+
+    count: int = 1
+    splits: tuple[str, ...] = ("train", "val")
+
+    def __post_init__(self) -> None:
+        if int(self.count) < 1:
+            raise ConfigError(f"views.count: must be >= 1, got {self.count}")
+        bad = set(self.splits) - {"train", "val", "test"}
+        if bad:
+            raise ConfigError(f"views.splits: unknown splits {sorted(bad)} (train, val, test)")
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -78,51 +98,91 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def chunk_seed(fit: FitParams, view: int, first_row: int) -> int:
+    """Point-sampling seed of the chunk that starts at prepared row ``first_row``. View 0 is the
+    dataset's own NF; views 1, 2, ... are other fits of the same item (:func:`fit_views`)."""
+    return (fit.seed + 1009 * int(view)) * 1_000_003 + int(first_row)
+
+
+def _fit_chunk(job: tuple) -> tuple[torch.Tensor, pd.DataFrame]:
+    """Fit one chunk of NFs (``data`` items ``c0:c1``) and measure their quality; runs in this
+    process or in a pool worker (module level, picklable arguments)."""
+    data, spec, fit, c0, c1, seed, device, init_index = job
+    cfg = fit.engine_config(data.kind)
+    theta0 = init_batch(spec, c1 - c0, mode=fit.init, seed=fit.init_seed, start_index=init_index).to(device)
+    theta, loss = fit_chunk(spec, theta0, fit_targets(data, c0, c1).to(device), cfg, seed=seed)
+    q = {k: v.cpu().numpy() for k, v in quality(spec, theta, data, c0, c1).items()}
+    return theta.cpu(), pd.DataFrame({"fit_loss": loss.cpu().numpy(), **q})
+
+
 def fit_dataset(prepared_dir: Path, out_dir: Path, nf: NFParams, fit: FitParams,
-                part: tuple[int, int] = (0, 1), finalize: bool = True) -> dict:
-    """Fit every item of a prepared dataset; returns a summary (also the metrics of the stage)."""
+                part: tuple[int, int] = (0, 1), finalize: bool = True,
+                rows: "list[int] | None" = None, view: int = 0) -> dict:
+    """Fit every item of a prepared dataset (or the items ``rows`` only); returns a summary (also
+    the metrics of the stage). ``view`` > 0 fits another NF of each item from the same init with
+    other point samples (:func:`fit_views`); the index then has a ``view`` column.
+
+    On CPU the chunks of a shard are fitted by ``fit.workers`` one-thread processes side by side
+    (small batched matmuls use one core better than two threads share it); the NFs are the same
+    for any number of workers."""
     tune_allocator()
     data = PreparedData(prepared_dir)
+    first_rows = list(range(len(data.index))) if rows is None else [int(r) for r in rows]
+    if rows is not None:
+        data = data.subset(first_rows)
     in_dim, out_dim = data.in_out_dims()
     spec = nf.spec(in_dim, out_dim)
     device = pick_device(fit.device)
-    cfg = fit.engine_config(data.kind)
     n = len(data.index)
     n_shards = math.ceil(n / fit.shard_size)
     init0 = init_batch(spec, 1, mode=fit.init, seed=fit.init_seed)[0]
+    workers = 1 if device.type == "cuda" else worker_count(fit.workers)
     info = {"nf": asdict(nf), "fit": asdict(fit), "kind": data.kind, "num_params": spec.num_params,
             "count": n, "shards": n_shards, "device": str(device), "torch": torch.__version__,
-            "host": platform.processor() or platform.machine(), "threads": torch.get_num_threads()}
+            "host": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+            "workers": workers, "view": int(view)}
     store.write_header(out_dir, spec, init0, info)
     todo = [s for s in range(n_shards) if s % part[1] == part[0] and s not in store.completed_shards(out_dir)]
     n_todo = sum(min(fit.shard_size, n - s * fit.shard_size) for s in todo)
     t0, done = time.perf_counter(), 0
-    bar = tqdm(total=n_todo * fit.steps, desc=f"fit {spec.family} {spec.depth}x{spec.hidden}",
-               unit="NF-step", unit_scale=True, smoothing=0.1)
-    for s in todo:
-        a, b = s * fit.shard_size, min(n, (s + 1) * fit.shard_size)
-        thetas, metrics = [], []
-        for c0 in range(a, b, fit.chunk_size):
-            c1 = min(b, c0 + fit.chunk_size)
-            theta0 = init_batch(spec, c1 - c0, mode=fit.init, seed=fit.init_seed, start_index=c0).to(device)
-            targets = fit_targets(data, c0, c1).to(device)
-            theta, loss = fit_chunk(spec, theta0, targets, cfg, seed=fit.seed * 1_000_003 + c0,
-                                    on_step=lambda i, k=c1 - c0: bar.update(k))
-            q = {k: v.cpu() for k, v in quality(spec, theta, data, c0, c1).items()}
-            thetas.append(theta.cpu())
-            metrics.append(pd.DataFrame({"fit_loss": loss.cpu().numpy(), **{k: v.numpy() for k, v in q.items()}}))
-            done += c1 - c0
-            bar.set_postfix(NFs_per_s=f"{done / max(1e-9, time.perf_counter() - t0):.1f}")
-        rows = data.index.iloc[a:b].reset_index(drop=True)
-        store.write_shard(out_dir, s, torch.cat(thetas), pd.concat([rows, pd.concat(metrics, ignore_index=True)], axis=1))
+    name = f"fit {spec.family} {spec.depth}x{spec.hidden}" + (f" view {view}" if view else "")
+    bar = tqdm(total=n_todo * fit.steps, desc=name, unit="NF-step", unit_scale=True, smoothing=0.1)
+    with process_pool(workers) as pool:
+        for s in todo:
+            a, b = s * fit.shard_size, min(n, (s + 1) * fit.shard_size)
+            jobs = [(data, spec, fit, c0, min(b, c0 + fit.chunk_size), chunk_seed(fit, view, first_rows[c0]),
+                     device, c0) for c0 in range(a, b, fit.chunk_size)]
+            thetas, metrics = [], []
+            for theta, m in (pool.imap(_fit_chunk, jobs) if pool is not None else map(_fit_chunk, jobs)):
+                thetas.append(theta)
+                metrics.append(m)
+                done += len(m)
+                bar.update(len(m) * fit.steps)
+                bar.set_postfix(NFs_per_s=f"{done / max(1e-9, time.perf_counter() - t0):.1f}")
+            index_rows = data.index.iloc[a:b].reset_index(drop=True)
+            if view:
+                index_rows = index_rows.assign(view=int(view))
+            store.write_shard(out_dir, s, torch.cat(thetas),
+                              pd.concat([index_rows, pd.concat(metrics, ignore_index=True)], axis=1))
     bar.close()
     elapsed = time.perf_counter() - t0
     summary = {"count": n, "fitted_now": n_todo, "seconds": round(elapsed, 2),
                "nf_steps_per_s": round(n_todo * fit.steps / elapsed, 1) if n_todo else None}
     if finalize and (part[1] == 1 or len(store.completed_shards(out_dir)) == n_shards):
-        index = store.finalize(out_dir, n_shards, pd.read_csv(Path(prepared_dir) / "rejected.csv"))
+        rejected = pd.read_csv(Path(prepared_dir) / "rejected.csv")
+        index = store.finalize(out_dir, n_shards, rejected)
         summary.update(summarize_quality(index))
     return summary
+
+
+def fit_views(prepared_dir: Path, out_dir: Path, nf: NFParams, fit: FitParams, views: ViewParams) -> dict:
+    """Fit views ``1 .. count-1`` of the items of ``views.splits`` into ``out_dir/view<v>`` (one
+    neural dataset each, with a ``view`` column); returns a summary per view."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = PreparedData(prepared_dir).split_rows(views.splits)
+    return {f"view{v}": fit_dataset(prepared_dir, out_dir / f"view{v}", nf, fit, rows=rows, view=v)
+            for v in range(1, int(views.count))}
 
 
 def merge_parts(prepared_dir: Path, out_dir: Path, fit: FitParams) -> dict:

@@ -35,15 +35,31 @@ def voxel_grid_centers(resolution: int) -> torch.Tensor:
 
 @dataclass
 class PreparedData:
-    """Lazy reader of a prepared-data directory (slices of ``fields.safetensors`` on demand)."""
+    """Lazy reader of a prepared-data directory (slices of ``fields.safetensors`` on demand).
+
+    ``rows`` (optional) makes it a view of those items only, in that order: ``index`` holds their
+    rows and ``tensor(name, a, b)`` returns items ``rows[a:b]`` (e.g. the training split alone).
+    """
 
     root: Path
+    rows: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
         for name in ("meta.json", "index.csv", "fields.safetensors"):
             if not (self.root / name).is_file():
                 raise BadInputError(self.root / name, "not found: run the preprocess stage first")
+        if self.rows is not None:
+            self.rows = tuple(int(r) for r in self.rows)
+
+    def subset(self, rows) -> "PreparedData":
+        """The same data restricted to the given item rows (positions in this object's index)."""
+        base = self.rows
+        return PreparedData(self.root, tuple(int(r) if base is None else base[int(r)] for r in rows))
+
+    def split_rows(self, splits) -> list[int]:
+        """Positions (in ``index``) of the items whose split is one of ``splits``."""
+        return [i for i, s in enumerate(self.index["split"]) if s in set(splits)]
 
     @cached_property
     def meta(self) -> dict:
@@ -51,7 +67,8 @@ class PreparedData:
 
     @cached_property
     def index(self) -> pd.DataFrame:
-        return pd.read_csv(self.root / "index.csv", keep_default_na=False)
+        full = pd.read_csv(self.root / "index.csv", keep_default_na=False)
+        return full if self.rows is None else full.iloc[list(self.rows)].reset_index(drop=True)
 
     @property
     def kind(self) -> str:
@@ -68,7 +85,14 @@ class PreparedData:
             if name not in f.keys():
                 raise KeyError(f"{self.root}: prepared data has no tensor {name!r}")
             sl = f.get_slice(name)
-            return sl[start:stop if stop is not None else sl.get_shape()[0]]
+            if self.rows is None:
+                return sl[start:stop if stop is not None else sl.get_shape()[0]]
+            sel = self.rows[start:stop]
+            if not sel:
+                return sl[0:0]
+            lo, hi = min(sel), max(sel) + 1     # read the covering block once, then pick
+            block = sl[lo:hi]
+            return block[torch.as_tensor(sel) - lo]
 
     def in_out_dims(self) -> tuple[int, int]:
         if self.kind == "pixels":

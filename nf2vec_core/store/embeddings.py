@@ -37,3 +37,12 @@ def split_arrays(emb: torch.Tensor, index: pd.DataFrame, split: str) -> tuple[to
     """``(embeddings, class ids)`` of one split."""
     mask = torch.as_tensor((index["split"] == split).to_numpy())
     return emb[mask], torch.as_tensor(index["class_id"].to_numpy())[mask]
+
+
+def view_arrays(view_dir: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(embeddings, class ids)`` of the views (other fits) of one split's items, written by the
+    embed stage under ``<embeddings>/views``; empty tensors when there are none."""
+    if not (Path(view_dir) / "index.csv").is_file():
+        return torch.empty(0), torch.empty(0, dtype=torch.long)
+    emb, index = read_embeddings(view_dir)
+    return split_arrays(emb, index, split)

@@ -146,3 +146,29 @@ class NeuralDataset:
 
     def split_rows(self, split: str) -> list[int]:
         return [int(i) for i in (self.index["split"] == split).to_numpy().nonzero()[0]]
+
+
+def load_views(root: Path) -> list["NeuralDataset"]:
+    """The view datasets under ``root`` (``view1``, ``view2``, ...; see
+    :func:`nf2vec_core.fitting.run.fit_views`), in order; empty when there are none."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    dirs = sorted((d for d in root.glob("view*") if d.is_dir()), key=lambda d: int(d.name[4:]))
+    return [NeuralDataset(d) for d in dirs]
+
+
+def view_params(views: list["NeuralDataset"], ids: list[str]) -> torch.Tensor | None:
+    """Parameters ``[K, N, P]`` of the ``K`` views of the items ``ids`` (None without views); every
+    view must hold every id (a clear error names the view that lacks one)."""
+    if not views:
+        return None
+    out = []
+    for v in views:
+        pos = {i: k for k, i in enumerate(v.index["id"])}
+        missing = [i for i in ids if i not in pos]
+        if missing:
+            raise BadInputError(v.root, f"view lacks {len(missing)} items (e.g. {missing[0]!r}); "
+                                        f"refit the views for these splits")
+        out.append(v.params([pos[i] for i in ids]))
+    return torch.stack(out)

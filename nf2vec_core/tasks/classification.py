@@ -67,6 +67,7 @@ class ClassifierConfig:
     stitchup_alpha: float = 1.0
     select: SelectRule = "val_accuracy"
     seed: int = 0
+    views: bool = False          # stage option: also train (and select) on the embeddings of other fits
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -336,3 +337,14 @@ __all__ = [
     "evaluate_classifier", "classification_metrics", "predict_logits", "resolve_device",
     "as_label_tensor",
 ]
+
+
+def with_views(x: ArrayLike, y: ArrayLike, view_x: ArrayLike, view_y: ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
+    """A split's embeddings and labels followed by those of its items' other fits (views)."""
+    x, y = torch.as_tensor(x).float(), torch.as_tensor(y).long()
+    if len(view_x) == 0:
+        return x, y
+    view_x = torch.as_tensor(view_x).float()
+    if view_x.shape[1:] != x.shape[1:]:
+        raise BadInputError(None, f"view embeddings are {tuple(view_x.shape[1:])}-d, the split's {tuple(x.shape[1:])}")
+    return torch.cat([x, view_x]), torch.cat([y, torch.as_tensor(view_y).long()])

@@ -13,7 +13,7 @@ import torch
 
 from ..fields.pixels import image_coords
 from ..fitting.targets import PreparedData, occupancy_pool
-from ..store.neural_dataset import NeuralDataset
+from ..store.neural_dataset import NeuralDataset, view_params
 from .trainer import FieldDataset
 
 
@@ -26,21 +26,23 @@ def check_aligned(prepared: PreparedData, neural: NeuralDataset) -> None:
 
 
 def field_dataset(prepared: PreparedData, neural: NeuralDataset, rows: list[int], *,
-                  n_grid: int = 4096, seed: int = 0) -> FieldDataset:
-    """A :class:`FieldDataset` for the given index rows (the prepared tensors are read once)."""
+                  n_grid: int = 4096, seed: int = 0, views: list[NeuralDataset] | None = None) -> FieldDataset:
+    """A :class:`FieldDataset` for the given index rows (the prepared tensors are read once), with
+    the other fits of those items from ``views`` (:func:`~nf2vec_core.store.neural_dataset.load_views`)."""
     check_aligned(prepared, neural)
     params = neural.params(rows)
+    other = view_params(views or [], neural.index["id"].iloc[list(rows)].tolist())
     labels = torch.as_tensor(neural.index["class_id"].to_numpy()[rows])
     sel = torch.as_tensor(rows, dtype=torch.long)
     kind = prepared.kind
     if kind == "pixels":
         img = prepared.tensor("images")[sel]
         n, h, w, c = img.shape
-        return FieldDataset(params, image_coords(h, w), img.reshape(n, h * w, c).float(), labels)
+        return FieldDataset(params, image_coords(h, w), img.reshape(n, h * w, c).float(), labels, other)
     if kind == "occupancy":
         grid = occupancy_pool(prepared.tensor("voxels")[sel], 0.5, n_grid, torch.Generator().manual_seed(seed))
         coords = torch.cat([prepared.tensor("offgrid_coords")[sel], grid.coords], dim=1)
         values = torch.cat([prepared.tensor("offgrid_values")[sel].float().unsqueeze(-1), grid.values], dim=1)
-        return FieldDataset(params, coords, values, labels)
+        return FieldDataset(params, coords, values, labels, other)
     coords, values = prepared.tensor("coords")[sel], prepared.tensor("values")[sel].float()
-    return FieldDataset(params, coords, values.unsqueeze(-1), labels)
+    return FieldDataset(params, coords, values.unsqueeze(-1), labels, other)

@@ -33,6 +33,7 @@ class EncoderParams:
     occupancy_loss: Literal["bce", "focal"] = "bce"
     row_noise: float = 0.0             # weight-space augmentation (not in the paper; see TrainConfig)
     contrastive: float = 0.0           # weight of a SigLIP term between two row-noise views (paper 003; see TrainConfig)
+    view_pairs: bool = False           # SigLIP positives = other fits of the same item (the views stage; TrainConfig)
     seed: int = 0
 
     def encoder_config(self) -> RowEncoderConfig:
@@ -44,5 +45,5 @@ class EncoderParams:
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                            weight_decay=self.weight_decay, queries_per_item=self.queries_per_item,
                            seed=self.seed, schedule=self.schedule, row_noise=self.row_noise,
-                           contrastive=self.contrastive,
+                           contrastive=self.contrastive, view_pairs=self.view_pairs,
                            loss=LossConfig(clip=clip, occupancy_loss=self.occupancy_loss))

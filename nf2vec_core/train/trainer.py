@@ -53,18 +53,24 @@ class FieldDataset:
     ``params [N, P]``: flat NF vectors; ``coords [N, M, d]`` (query points per item) or ``[M, d]``
     (shared by every item, e.g. voxel or pixel centres); ``values [N, M, c]``: ground-truth field
     values at those points in natural units (see :mod:`nf2vec_core.train.losses`); ``labels [N]``
-    (optional class labels, carried along, unused by training).
+    (optional class labels, carried along, unused by training); ``views [K, N, P]`` (optional):
+    ``K`` other NFs of each item, fitted from the same init with other point samples
+    (:func:`nf2vec_core.fitting.run.fit_views`), the positives of the SigLIP term.
     """
 
     params: torch.Tensor
     coords: torch.Tensor
     values: torch.Tensor
     labels: torch.Tensor | None = None
+    views: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         n = self.params.shape[0] if self.params.dim() == 2 else -1
         if n < 0:
             raise BadInputError(None, f"FieldDataset: params must be [N, P], got {tuple(self.params.shape)}")
+        if self.views is not None and (self.views.dim() != 3 or self.views.shape[1:] != self.params.shape):
+            raise BadInputError(None, f"FieldDataset: views must be [K, N={n}, P={self.params.shape[1]}], "
+                                      f"got {tuple(self.views.shape)}")
         if self.values.dim() != 3 or self.values.shape[0] != n:
             raise BadInputError(None, f"FieldDataset: values must be [N={n}, M, c], got {tuple(self.values.shape)}")
         m = self.values.shape[1]
@@ -77,8 +83,8 @@ class FieldDataset:
             raise BadInputError(None, "FieldDataset: no query points (M = 0)")
         if self.labels is not None and self.labels.shape[:1] != (n,):
             raise BadInputError(None, f"FieldDataset: labels must be [N={n}], got {tuple(self.labels.shape)}")
-        for name in ("params", "coords", "values"):
-            if not torch.isfinite(getattr(self, name)).all():
+        for name in ("params", "coords", "values", "views"):
+            if getattr(self, name) is not None and not torch.isfinite(getattr(self, name)).all():
                 raise BadInputError(None, f"FieldDataset: {name} contains NaN or Inf")
 
     def __len__(self) -> int:
@@ -121,6 +127,11 @@ class TrainConfig:
     noisy copies of the same weights, so the embedding keeps what distinguishes one NF from its
     neighbours (README: +4 to +6 points of accuracy on the embedded shapes). Needs ``row_noise`` > 0.
     The logged ``train_loss`` is the field loss alone, comparable with ``val_loss``.
+
+    ``view_pairs`` (when the training data carry ``views``): the SigLIP positive of an NF is
+    another fit of the same item (drawn at random among its views, with row noise), not a second
+    noisy copy of its own weights. Two fits of one shape from the shared init differ by more than
+    the shape-to-shape spread (README), so this teaches the encoder what fitting changes.
     """
 
     epochs: int = 100
@@ -138,6 +149,7 @@ class TrainConfig:
     row_noise: float = 0.0
     contrastive: float = 0.0
     contrastive_dim: int = 128
+    view_pairs: bool = False
     loss: LossConfig = field(default_factory=LossConfig)
 
     def __post_init__(self) -> None:
@@ -395,7 +407,11 @@ def _train_epoch(net: nn.Module, model: NF2Vec, data: FieldDataset, spec: ArchSp
         contrastive = None
         with _autocast(dev, cfg.amp):
             if cfg.contrastive > 0:
-                pred, logits = net(rows, x, add_row_noise(clean, cfg.row_noise, gen, spread))
+                other = clean
+                if cfg.view_pairs and data.views is not None:
+                    pick = torch.randint(data.views.shape[0], (len(idx),), generator=gen)
+                    other = model.encoder.rows(spec, data.views[pick, idx].float().to(dev, non_blocking=True))
+                pred, logits = net(rows, x, add_row_noise(other, cfg.row_noise, gen, spread))
                 contrastive = siglip_loss(logits.float())
             else:
                 pred = net(rows, x)

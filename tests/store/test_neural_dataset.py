@@ -43,3 +43,23 @@ def test_nan_params_and_wrong_arch_are_refused(tmp_path):
         store.write_header(tmp_path, ArchSpec("siren", hidden=16, depth=2), init_vector(spec, 0), {})
     with pytest.raises(BadInputError, match="index.csv: not found"):
         store.NeuralDataset(tmp_path)
+
+
+def test_views_are_found_in_order_and_looked_up_by_id(tmp_path):
+    spec = ArchSpec("siren", hidden=8, depth=2)
+    assert store.load_views(tmp_path / "none") == []
+    assert store.view_params([], ["x0"]) is None
+    params = {}
+    for v in (2, 1, 10):          # numeric order, not lexicographic
+        d = tmp_path / f"view{v}"
+        store.write_header(d, spec, init_vector(spec, 0), {})
+        params[v] = torch.randn(3, spec.num_params)
+        store.write_shard(d, 0, params[v], _rows(0, 3).assign(view=v))
+        store.finalize(d, 1)
+    views = store.load_views(tmp_path)
+    assert [v.root.name for v in views] == ["view1", "view2", "view10"]
+    got = store.view_params(views, ["x2", "x0"])
+    assert got.shape == (3, 2, spec.num_params)
+    assert torch.equal(got[0], params[1][[2, 0]]) and torch.equal(got[2], params[10][[2, 0]])
+    with pytest.raises(BadInputError, match="view1.*lacks 1 items.*'x7'"):
+        store.view_params(views, ["x0", "x7"])

@@ -135,3 +135,17 @@ def test_classification_metrics_and_label_checks():
     xtr, ytr = blobs(4, 0)
     with pytest.raises(BadInputError):
         train_classifier(xtr, ytr + 10, xtr, ytr, FAST, C, device="cpu", progress=False)
+
+
+def test_with_views_appends_the_other_fits_and_checks_their_width():
+    from nf2vec_core.errors import BadInputError
+    from nf2vec_core.tasks.classification import with_views
+
+    x, y = torch.randn(4, 3), torch.tensor([0, 1, 0, 1])
+    vx, vy = torch.randn(2, 3), torch.tensor([1, 1])
+    ax, ay = with_views(x, y, vx, vy)
+    assert torch.equal(ax, torch.cat([x, vx])) and ay.tolist() == [0, 1, 0, 1, 1, 1]
+    bx, by = with_views(x.numpy(), y.numpy(), torch.empty(0), torch.empty(0, dtype=torch.long))
+    assert torch.equal(bx, x) and torch.equal(by, y)
+    with pytest.raises(BadInputError, match="view embeddings are \\(5,\\)-d"):
+        with_views(x, y, torch.randn(2, 5), vy)

@@ -181,3 +181,26 @@ def test_contrastive_term_trains_reproducibly_resumes_and_is_validated(tmp_path:
         TrainConfig(contrastive=0.1)
     with pytest.raises(ConfigError, match="contrastive"):
         TrainConfig(row_noise=0.5, contrastive=-1.0)
+
+
+def test_view_pairs_use_the_other_fits_and_are_validated(tmp_path: Path) -> None:
+    spec, train = make_toy(12, seed=0)
+    _, val = make_toy(4, seed=1)
+    con = replace(CFG, epochs=2, row_noise=0.5, contrastive=0.1, contrastive_dim=16)
+    views = train.params.unsqueeze(0) + 0.05 * torch.randn(2, *train.params.shape, generator=torch.Generator().manual_seed(3))
+    with_views = replace(train, views=views)
+    plain = train_nf2vec(with_views, val, spec, "sdf", ENC, DEC, con, tmp_path / "a", device="cpu")
+    # without view_pairs the views are ignored: the same run as without them
+    ref = train_nf2vec(train, val, spec, "sdf", ENC, DEC, con, tmp_path / "b", device="cpu")
+    assert plain["history"][-1]["train_loss"] == ref["history"][-1]["train_loss"]
+    vp = replace(con, view_pairs=True)
+    r1 = train_nf2vec(with_views, val, spec, "sdf", ENC, DEC, vp, tmp_path / "c", device="cpu")
+    r2 = train_nf2vec(with_views, val, spec, "sdf", ENC, DEC, vp, tmp_path / "d", device="cpu")
+    assert r1["history"][-1]["train_loss"] != ref["history"][-1]["train_loss"]
+    assert r1["history"][-1]["train_loss"] == r2["history"][-1]["train_loss"]   # reproducible
+    with pytest.raises(BadInputError, match="views must be"):
+        replace(train, views=train.params)
+    bad = views.clone()
+    bad[0, 0, 0] = float("nan")
+    with pytest.raises(BadInputError, match="views contains NaN"):
+        replace(train, views=bad)

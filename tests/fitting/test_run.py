@@ -1,0 +1,66 @@
+"""fit_dataset over a pool of workers, on a subset of items, and fit_views (other fits of an item)."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import torch
+
+from nf2vec_core.data.prepare import DatasetParams, SplitParams, prepare_dataset
+from nf2vec_core.errors import ConfigError
+from nf2vec_core.fitting.run import FitParams, NFParams, ViewParams, fit_dataset, fit_views
+from nf2vec_core.fitting.targets import PreparedData
+from nf2vec_core.store.neural_dataset import NeuralDataset, load_views, view_params
+
+NF = NFParams(family="siren", hidden=16, depth=2, w0=10.0)
+FIT = FitParams(steps=20, lr=5e-3, points_per_step=256, chunk_size=2, shard_size=4, workers=1)
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    out = tmp_path_factory.mktemp("prep")
+    prepare_dataset(DatasetParams(source="procedural", field="occupancy", n_per_class=3, classes=["table", "chair"],
+                                  resolution=16, n_offgrid=256, n_surface=128, split=SplitParams(0.2, 0.2),
+                                  workers=1), out)
+    return out
+
+
+def test_subset_reads_the_chosen_items(prepared):
+    data = PreparedData(prepared)
+    sub = data.subset([4, 1, 5])
+    assert sub.index["id"].tolist() == data.index["id"].iloc[[4, 1, 5]].tolist()
+    assert torch.equal(sub.tensor("voxels", 1, 3), data.tensor("voxels")[[1, 5]])
+    assert torch.equal(sub.subset([2]).tensor("voxels"), data.tensor("voxels")[[5]])
+    assert sub.split_rows(["train", "val", "test"]) == [0, 1, 2]
+
+
+def test_workers_give_the_same_nfs_and_a_subset_keeps_its_seeds(prepared, tmp_path):
+    fit_dataset(prepared, tmp_path / "one", NF, FIT)
+    fit_dataset(prepared, tmp_path / "two", NF, replace(FIT, workers=2))
+    one, two = NeuralDataset(tmp_path / "one"), NeuralDataset(tmp_path / "two")
+    assert torch.equal(one.params(), two.params())
+    assert one.index["id"].tolist() == two.index["id"].tolist() and "view" not in one.index
+    # the chunk seed follows the item's row: the first two items alone are fitted identically
+    fit_dataset(prepared, tmp_path / "head", NF, FIT, rows=[0, 1])
+    assert torch.equal(NeuralDataset(tmp_path / "head").params(), one.params([0, 1]))
+
+
+def test_views_are_other_fits_of_the_same_items(prepared, tmp_path):
+    fit_dataset(prepared, tmp_path / "main", NF, FIT)
+    main = NeuralDataset(tmp_path / "main")
+    summary = fit_views(prepared, tmp_path / "views", NF, FIT, ViewParams(count=3, splits=("train", "val")))
+    assert set(summary) == {"view1", "view2"}
+    views = load_views(tmp_path / "views")
+    want = main.index[main.index["split"].isin(["train", "val"])]["id"].tolist()
+    for v, ds in enumerate(views, start=1):
+        assert ds.index["id"].tolist() == want and set(ds.index["view"]) == {v}
+        assert ds.fit_info["view"] == v and ds.index["iou"].notna().all()   # quality measured too
+    got = view_params(views, want)
+    mine = main.params([main.index["id"].tolist().index(i) for i in want])
+    assert got.shape == (2, len(want), main.spec.num_params)
+    assert not torch.equal(got[0], mine) and not torch.equal(got[0], got[1])    # other point samples
+    assert fit_views(prepared, tmp_path / "none", NF, FIT, ViewParams(count=1)) == {}
+    with pytest.raises(ConfigError, match="views.count"):
+        ViewParams(count=0)
+    with pytest.raises(ConfigError, match="views.splits"):
+        ViewParams(splits=("training",))
