@@ -77,10 +77,9 @@ def parallel_map(fn: Callable[[T], R], items: Sequence[T], workers: int = 0, *, 
     limited to one OpenMP/BLAS thread each, so ``workers`` processes use ``workers`` cores.
     """
     n = min(worker_count(workers), len(items))
-    if n <= 1:
-        return [fn(x) for x in tqdm(items, desc=desc, unit=unit)]
-    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    with mp.get_context(method).Pool(n, initializer=_single_thread) as pool:
+    with process_pool(n) as pool:
+        if pool is None:
+            return [fn(x) for x in tqdm(items, desc=desc, unit=unit)]
         return list(tqdm(pool.imap(fn, items, chunksize=max(1, min(8, len(items) // (4 * n)))),
                          total=len(items), desc=desc, unit=unit))
 

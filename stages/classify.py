@@ -24,8 +24,8 @@ def main() -> None:
     (tx, ty), (vx, vy), (sx, sy) = (split_arrays(emb, index, s) for s in ("train", "val", "test"))
     if cfg.views:  # other fits of the training and validation items (the views stage), as more samples
         views = ROOT / "data" / "embeddings" / args.dataset / "views"
-        (tx, ty), (vx, vy) = (with_views(x, y, *view_arrays(views, s)) for (x, y), s in
-                              (((tx, ty), "train"), ((vx, vy), "val")))
+        tx, ty = with_views(tx, ty, *view_arrays(views, "train"))
+        vx, vy = with_views(vx, vy, *view_arrays(views, "val"))
     model, history = train_classifier(tx, ty, vx, vy, cfg, num_classes=len(classes))
     res = evaluate_classifier(model, sx, sy, len(classes), class_names=classes)
     with atomic_path(ROOT / "models" / args.dataset / "classifier.pt") as tmp:

@@ -1,8 +1,6 @@
 """Fit more NFs of the same items (the ``views`` section): other point-sampling seeds, same init."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from _common import ROOT, parser, params, run
 
 from nf2vec_core.config import load_section
@@ -17,7 +15,7 @@ def main() -> None:
     p = params(args)
     nf, fit = load_section(p, "nf", NFParams), load_section(p, "fit", FitParams)
     views = load_section(p, "views", ViewParams)
-    summary = fit_views(ROOT / "data" / "prepared" / args.dataset, Path(ROOT / "data" / "neural_views" / args.dataset),
+    summary = fit_views(ROOT / "data" / "prepared" / args.dataset, ROOT / "data" / "neural_views" / args.dataset,
                         nf, fit, views)
     write_json(ROOT / "metrics" / f"fit_views_{args.dataset}.json", {"count": views.count, **summary})
     print({k: {m: v[m] for m in ("count", "seconds", "mean_iou") if m in v} for k, v in summary.items()})

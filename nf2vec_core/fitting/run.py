@@ -169,8 +169,7 @@ def fit_dataset(prepared_dir: Path, out_dir: Path, nf: NFParams, fit: FitParams,
     summary = {"count": n, "fitted_now": n_todo, "seconds": round(elapsed, 2),
                "nf_steps_per_s": round(n_todo * fit.steps / elapsed, 1) if n_todo else None}
     if finalize and (part[1] == 1 or len(store.completed_shards(out_dir)) == n_shards):
-        rejected = pd.read_csv(Path(prepared_dir) / "rejected.csv")
-        index = store.finalize(out_dir, n_shards, rejected)
+        index = store.finalize(out_dir, n_shards, pd.read_csv(Path(prepared_dir) / "rejected.csv"))
         summary.update(summarize_quality(index))
     return summary
 

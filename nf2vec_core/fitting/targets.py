@@ -54,12 +54,12 @@ class PreparedData:
 
     def subset(self, rows) -> "PreparedData":
         """The same data restricted to the given item rows (positions in this object's index)."""
-        base = self.rows
-        return PreparedData(self.root, tuple(int(r) if base is None else base[int(r)] for r in rows))
+        return PreparedData(self.root, rows if self.rows is None else [self.rows[int(r)] for r in rows])
 
     def split_rows(self, splits) -> list[int]:
         """Positions (in ``index``) of the items whose split is one of ``splits``."""
-        return [i for i, s in enumerate(self.index["split"]) if s in set(splits)]
+        wanted = set(splits)
+        return [i for i, s in enumerate(self.index["split"]) if s in wanted]
 
     @cached_property
     def meta(self) -> dict:

@@ -332,13 +332,6 @@ def evaluate_classifier(model: nn.Module, x: ArrayLike, y: ArrayLike, num_classe
     return out
 
 
-__all__ = [
-    "ClassifierConfig", "EmbeddingClassifier", "e_stitchup", "soft_cross_entropy", "train_classifier",
-    "evaluate_classifier", "classification_metrics", "predict_logits", "resolve_device",
-    "as_label_tensor",
-]
-
-
 def with_views(x: ArrayLike, y: ArrayLike, view_x: ArrayLike, view_y: ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
     """A split's embeddings and labels followed by those of its items' other fits (views)."""
     x, y = torch.as_tensor(x).float(), torch.as_tensor(y).long()
@@ -348,3 +341,11 @@ def with_views(x: ArrayLike, y: ArrayLike, view_x: ArrayLike, view_y: ArrayLike)
     if view_x.shape[1:] != x.shape[1:]:
         raise BadInputError(None, f"view embeddings are {tuple(view_x.shape[1:])}-d, the split's {tuple(x.shape[1:])}")
     return torch.cat([x, view_x]), torch.cat([y, torch.as_tensor(view_y).long()])
+
+
+__all__ = [
+    "ClassifierConfig", "EmbeddingClassifier", "e_stitchup", "soft_cross_entropy", "train_classifier",
+    "evaluate_classifier", "classification_metrics", "predict_logits", "resolve_device",
+    "as_label_tensor", "with_views",
+]
+
