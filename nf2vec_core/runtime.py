@@ -99,6 +99,14 @@ def process_pool(workers: int):
 def _single_thread() -> None:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
+    # a forked worker inherits BLAS libraries already loaded with one thread per core: the
+    # variables above no longer reach them. Two-thread OpenBLAS calls on small matrices in two
+    # workers spin on each other's cores (preprocessing measured ~2x slower).
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(1)
+    except ImportError:  # pragma: no cover - a scikit-learn dependency, normally present
+        pass
     try:
         import torch
         torch.set_num_threads(1)

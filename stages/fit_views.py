@@ -18,7 +18,7 @@ def main() -> None:
     summary = fit_views(ROOT / "data" / "prepared" / args.dataset, ROOT / "data" / "neural_views" / args.dataset,
                         nf, fit, views)
     write_json(ROOT / "metrics" / f"fit_views_{args.dataset}.json", {"count": views.count, **summary})
-    print({k: {m: v[m] for m in ("count", "seconds", "mean_iou") if m in v} for k, v in summary.items()})
+    print({k: {m: v[m] for m in ("count", "seconds", "mean_iou_offgrid", "mean_psnr_offgrid") if m in v} for k, v in summary.items()})
 
 
 if __name__ == "__main__":

@@ -157,8 +157,9 @@ def _procedural_item(args: tuple) -> ShapeRecord | dict:
     """Ground truth of one procedural shape (a worker of :func:`procedural_records`)."""
     from . import procedural as proc
 
-    sid, split, shape, p = args
+    sid, split, class_name, shape_seed, p = args
     try:
+        shape = proc.make_shape(class_name, shape_seed, p.max_yaw_deg)
         rng = np.random.default_rng([p.seed, _stable_hash(sid) & 0xFFFFFFFF])
         surface, _, labels = proc.sample_surface(shape, max(p.n_surface, 2048), seed=int(rng.integers(1 << 31)))
         sdf_fn = lambda q: proc.shape_sdf(shape, q)[0]  # noqa: E731
@@ -172,10 +173,11 @@ def procedural_records(p: DatasetParams) -> tuple[list[ShapeRecord], list[dict]]
     """The embedded procedural dataset (no download), deterministic from ``p.seed``."""
     from . import procedural as proc
 
-    shapes = proc.generate_dataset(p.n_per_class, p.seed, p.classes, p.max_yaw_deg)
-    ids = [f"{s.class_name}_{i:04d}" for i, s in enumerate(shapes)]
-    splits = assign_splits(ids, [s.class_name for s in shapes], p.split.val, p.split.test, p.seed)
-    jobs = [(sid, split, shape, p) for sid, split, shape in zip(ids, splits, shapes)]
+    seeds = proc.dataset_seeds(p.n_per_class, p.seed, p.classes, p.max_yaw_deg)
+    ids = [f"{c}_{i:04d}" for i, (c, _) in enumerate(seeds)]
+    splits = assign_splits(ids, [c for c, _ in seeds], p.split.val, p.split.test, p.seed)
+    # the workers build the shapes too (normalising one costs about as much as its ground truth)
+    jobs = [(sid, split, c, s, p) for sid, split, (c, s) in zip(ids, splits, seeds)]
     return _records_and_rejected(parallel_map(_procedural_item, jobs, p.workers,
                                               desc="preprocess procedural", unit="shape"))
 

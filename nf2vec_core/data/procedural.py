@@ -51,6 +51,7 @@ __all__ = [
     "sample_surface",
     "object_to_canonical",
     "generate_dataset",
+    "dataset_seeds",
     "shape_seed",
 ]
 
@@ -942,11 +943,17 @@ def generate_dataset(n_per_class: int, seed: int, classes: Sequence[str] | None 
     A shape's seed depends only on (``seed``, global class id, index), so subsets of classes and
     smaller ``n_per_class`` give the same shapes as the full dataset.
     """
+    return [make_shape(c, s, max_yaw_deg) for c, s in dataset_seeds(n_per_class, seed, classes, max_yaw_deg)]
+
+
+def dataset_seeds(n_per_class: int, seed: int, classes: Sequence[str] | None = None,
+                  max_yaw_deg: float = 180.0) -> list[tuple[str, int]]:
+    """``(class name, shape seed)`` of every shape of :func:`generate_dataset`, in its order, without
+    building them (``make_shape(name, seed, max_yaw_deg)`` builds one: a worker can do it)."""
     if int(n_per_class) < 0:
         raise ConfigError(f"n_per_class must be >= 0, got {n_per_class}")
     names = CLASSES if classes is None else tuple(classes)
     ids = [_class_id(c) for c in names]
     if not 0.0 <= float(max_yaw_deg) <= 180.0:
         raise ConfigError(f"max_yaw_deg must be in [0, 180], got {max_yaw_deg}")
-    return [make_shape(c, shape_seed(seed, cid, i), max_yaw_deg) for c, cid in zip(names, ids)
-            for i in range(int(n_per_class))]
+    return [(c, shape_seed(seed, cid, i)) for c, cid in zip(names, ids) for i in range(int(n_per_class))]

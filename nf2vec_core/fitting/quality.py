@@ -38,14 +38,21 @@ def udf_point_cloud(spec: ArchSpec, theta: torch.Tensor, candidates: torch.Tenso
 
 @torch.no_grad()
 def quality(spec: ArchSpec, theta: torch.Tensor, data: PreparedData, start: int, stop: int,
-            fscore_threshold: float = 0.01) -> dict[str, torch.Tensor]:
-    """Per-NF quality metrics (each ``[n]``) for fitted parameters of items ``start:stop``."""
+            fscore_threshold: float = 0.01, on_grid: bool = True) -> dict[str, torch.Tensor]:
+    """Per-NF quality metrics (each ``[n]``) for fitted parameters of items ``start:stop``.
+
+    ``on_grid=False`` measures the off-grid metric only (``iou_offgrid``, ``psnr_offgrid`` or
+    ``udf_mae_offgrid``): for occupancy the on-grid IoU evaluates every NF on all R^3 voxel
+    centres, ~12% of the cost of fitting it, where the off-grid set has 8,192 points.
+    """
     kind, clip = data.kind, float(data.meta.get("clip", 0.1))
     dev = theta.device
 
     def load(name: str) -> torch.Tensor:
         return data.tensor(name, start, stop).to(dev)
 
+    if not on_grid:
+        return _offgrid_only(spec, theta, data, load, clip)
     if kind == "pixels":
         img = load("images").float()
         n, h, w, c = img.shape
@@ -79,6 +86,23 @@ def quality(spec: ArchSpec, theta: torch.Tensor, data: PreparedData, start: int,
     pts = udf_point_cloud(spec, theta, coords[:, : 4 * surface.shape[1]], clip, surface.shape[1])
     return {"chamfer": chamfer_distance(pts, surface), "fscore": f_score(pts, surface, fscore_threshold),
             "udf_mae": mae_on, "udf_mae_offgrid": mae_off, "udf_mae_ratio": mae_off / mae_on.clamp_min(1e-8)}
+
+
+def _offgrid_only(spec: ArchSpec, theta: torch.Tensor, data: PreparedData, load, clip: float
+                  ) -> dict[str, torch.Tensor]:
+    """The off-grid metric of :func:`quality` alone."""
+    kind = data.kind
+    if kind == "pixels":
+        off_xy, off_gt = offgrid_pixels(load("images").float())
+        off = field_prediction(kind, evaluate(spec, theta, off_xy.to(theta.device)), clip)
+        return {"psnr_offgrid": psnr(off.clamp(0, 1), off_gt)}
+    out = evaluate(spec, theta, load("offgrid_coords")).squeeze(-1)
+    off_v = load("offgrid_values")
+    if kind == "occupancy":
+        return {"iou_offgrid": iou(out > 0, off_v.bool())}
+    if kind == "sdf":
+        return {"iou_offgrid": iou(out < 0, off_v < 0)}
+    return {"udf_mae_offgrid": (field_prediction(kind, out.unsqueeze(-1), clip).squeeze(-1) - off_v).abs().mean(1)}
 
 
 def offgrid_pixels(img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

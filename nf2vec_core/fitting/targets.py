@@ -101,11 +101,29 @@ class PreparedData:
 
 
 def boundary_voxels(vox: torch.Tensor) -> torch.Tensor:
-    """Voxels ``[n,R,R,R]`` whose 3x3x3 neighbourhood holds both inside and outside voxels."""
-    v = vox.float().unsqueeze(1)
-    dil = torch.nn.functional.max_pool3d(v, 3, 1, 1)
-    ero = -torch.nn.functional.max_pool3d(-v, 3, 1, 1)
-    return (dil != ero).squeeze(1)
+    """Voxels ``[n,R,R,R]`` whose 3x3x3 neighbourhood (within the grid) holds both inside and
+    outside voxels.
+
+    The 3x3x3 dilation and erosion are separable: three boolean passes of 3 along each axis. Same
+    result as ``max_pool3d(v, 3, 1, 1) != -max_pool3d(-v, 3, 1, 1)`` (the test's reference), ~20x
+    faster on CPU (max_pool3d took 10 s for 560 grids of 64^3).
+    """
+    occ = vox.bool()
+    dil, ero = occ, occ
+    for dim in (1, 2, 3):
+        dil, ero = _neighbours3(dil, dim, torch.logical_or), _neighbours3(ero, dim, torch.logical_and)
+    return dil != ero
+
+
+def _neighbours3(v: torch.Tensor, dim: int, op) -> torch.Tensor:
+    """``op`` of each entry with its two neighbours along ``dim`` (those inside the grid)."""
+    r = v.shape[dim]
+    out = v.clone()
+    if r > 1:
+        head, tail = out.narrow(dim, 0, r - 1), out.narrow(dim, 1, r - 1)
+        head.copy_(op(head, v.narrow(dim, 1, r - 1)))
+        tail.copy_(op(tail, v.narrow(dim, 0, r - 1)))
+    return out
 
 
 def occupancy_pool(vox: torch.Tensor, surface_fraction: float, pool_size: int,

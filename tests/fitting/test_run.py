@@ -54,7 +54,7 @@ def test_views_are_other_fits_of_the_same_items(prepared, tmp_path):
     want = main.index[main.index["split"].isin(["train", "val"])]["id"].tolist()
     for v, ds in enumerate(views, start=1):
         assert ds.index["id"].tolist() == want and set(ds.index["view"]) == {v}
-        assert ds.fit_info["view"] == v and ds.index["iou"].notna().all()   # quality measured too
+        assert ds.fit_info["view"] == v and ds.index["iou_offgrid"].notna().all() and "iou" not in ds.index   # off-grid only
     got = view_params(views, want)
     mine = main.params([main.index["id"].tolist().index(i) for i in want])
     assert got.shape == (2, len(want), main.spec.num_params)
@@ -64,3 +64,17 @@ def test_views_are_other_fits_of_the_same_items(prepared, tmp_path):
         ViewParams(count=0)
     with pytest.raises(ConfigError, match="views.splits"):
         ViewParams(splits=("training",))
+
+
+def test_off_grid_quality_alone_matches_the_full_measure(prepared, tmp_path):
+    from nf2vec_core.fitting.quality import quality
+
+    digits = tmp_path / "digits"
+    prepare_dataset(DatasetParams(source="digits", field="pixels", n_per_class=1, classes=None, workers=1), digits)
+    for root, key in ((prepared, "iou_offgrid"), (digits, "psnr_offgrid")):
+        fit_dataset(root, tmp_path / f"nf_{key}", NF, FIT, rows=[0, 1, 2])
+        nd = NeuralDataset(tmp_path / f"nf_{key}")
+        data = PreparedData(root)
+        full = quality(nd.spec, nd.params(), data, 0, 3)
+        off = quality(nd.spec, nd.params(), data, 0, 3, on_grid=False)
+        assert set(off) == {key} and torch.equal(off[key], full[key]) and off[key].shape == (3,)
