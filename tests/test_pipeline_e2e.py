@@ -143,6 +143,7 @@ def test_repro_produces_metrics(tiny_repo):
     views = json.loads((work / "metrics" / "fit_views_shapes.json").read_text())   # one more fit per train/val shape
     view_index = (work / "data" / "neural_views" / "shapes" / "view1" / "index.csv").read_text().splitlines()
     assert views["count"] == 2 and len(view_index) == views["view1"]["count"] + 1 < fit["count"] + 1
+    assert 0 <= views["view1"]["mean_iou_offgrid"] <= 1 and "mean_iou" not in views["view1"]  # off-grid only
     assert (work / "data" / "embeddings" / "shapes" / "views" / "embeddings.safetensors").is_file()
     cls = json.loads((work / "metrics" / "classify_shapes.json").read_text())
     assert 0.0 <= cls["accuracy"] <= 1.0 and cls["n_test"] > 0
