@@ -12,7 +12,8 @@ from nf2vec_core.fitting.targets import PreparedData
 from nf2vec_core.store.embeddings import read_embeddings
 from nf2vec_core.store.io import write_json
 from nf2vec_core.store.neural_dataset import NeuralDataset
-from nf2vec_core.tasks.reconstruction import ReconstructParams, nf_and_decoder_fields, reconstruction_scores
+from nf2vec_core.tasks.reconstruction import (ReconstructParams, decoder_level, nf_and_decoder_fields,
+                                              reconstruction_scores, spread)
 from nf2vec_core.train.checkpoint import load_model
 from nf2vec_core.viz.figures import plot_point_clouds
 
@@ -27,17 +28,18 @@ def main() -> None:
     prepared = PreparedData(ROOT / "data" / "prepared" / args.dataset)
     emb_all, index = read_embeddings(ROOT / "data" / "embeddings" / args.dataset)
     kind, clip, spec = prepared.kind, float(prepared.meta.get("clip", 0.1)), neural.spec
-    rows = neural.split_rows("test")[: p.n_examples]
+    rows = spread(neural.split_rows("test"), p.n_examples)   # every class, not the first one only
     sel = torch.as_tensor(rows)
     theta, emb = neural.params(rows), emb_all[sel]
     surface = prepared.tensor("surface")[sel]
     voxels = prepared.tensor("voxels")[sel] if kind == "occupancy" else None
+    level, calibration = decoder_level(p, decoder, emb_all, neural.split_rows("val"), prepared, kind, clip)
     nf_fn, dec_fn = nf_and_decoder_fields(spec, theta, decoder, emb, kind, clip)
     nf_scores, nf_clouds = reconstruction_scores(nf_fn, len(rows), kind, surface, p, voxels)
-    dec_scores, dec_clouds = reconstruction_scores(dec_fn, len(rows), kind, surface, p, voxels)
+    dec_scores, dec_clouds = reconstruction_scores(dec_fn, len(rows), kind, surface, p, voxels, level)
     names = index["class_name"].to_numpy()[rows]
     clouds, titles = [], []
-    for i in range(min(p.n_figure, len(rows))):
+    for i in spread(list(range(len(rows))), p.n_figure):
         clouds += [surface[i].numpy(), nf_clouds[i], dec_clouds[i]]
         titles += [f"ground truth ({names[i]})", "input NF", "nf2vec decoder"]
     plot_point_clouds(clouds, titles, ROOT / "plots" / f"reconstruct_{args.dataset}.png", ncols=3)
@@ -49,7 +51,7 @@ def main() -> None:
     wts = interpolate_weights(theta[0], theta[other], steps)
     lat_fn, wt_fn = nf_and_decoder_fields(spec, wts, decoder, lat, kind, clip)[::-1]
     small = ReconstructParams(**{**p.__dict__, "n_points": 2048})
-    lat_clouds = reconstruction_scores(lat_fn, steps, kind, surface[:1].expand(steps, -1, -1), small)[1]
+    lat_clouds = reconstruction_scores(lat_fn, steps, kind, surface[:1].expand(steps, -1, -1), small, level=level)[1]
     wt_clouds = reconstruction_scores(wt_fn, steps, kind, surface[:1].expand(steps, -1, -1), small)[1]
     ts = np.linspace(0, 1, steps)
     plot_point_clouds(lat_clouds + wt_clouds, [f"latent t={t:.2f}" for t in ts] + [f"weights t={t:.2f}" for t in ts],
@@ -57,6 +59,10 @@ def main() -> None:
     summary = {f"nf2vec_{k}": float(v.mean()) for k, v in dec_scores.items()}
     summary.update({f"nf_{k}": float(v.mean()) for k, v in nf_scores.items()})
     summary["n_examples"] = len(rows)
+    if level is not None:
+        summary["nf2vec_level"] = level
+    if calibration:
+        summary["nf2vec_level_calibration"] = {f"{lv:g}": round(v, 4) for lv, v in calibration.items()}
     write_json(ROOT / "metrics" / f"reconstruct_{args.dataset}.json", summary)
     print(summary)
 
