@@ -152,6 +152,7 @@ def test_repro_produces_metrics(tiny_repo):
     assert {"map@1", "hit@1", "precision@2"} <= set(ret)
     rec = json.loads((work / "metrics" / "reconstruct_shapes.json").read_text())
     assert rec["nf_chamfer"] >= 0 and 0 <= rec["nf2vec_fscore"] <= 1
+    assert 0 < rec["nf2vec_level"] < 1 and len(rec["nf2vec_level_calibration"]) == 19   # chosen on val
     base = json.loads((work / "metrics" / "baselines_shapes.json").read_text())
     assert 0 <= base["pointnet_accuracy"] <= 1 and base["nf2vec_encode_classify_ms"] > 0
     ws = json.loads((work / "metrics" / "weightspace_shapes.json").read_text())
