@@ -72,10 +72,16 @@ def field_grid(field_fn: FieldFn, batch: int, resolution: int, *, centers: bool 
     """Field values ``[B, R, R, R]`` on the grid, queried ``chunk`` points at a time (on ``device``;
     default :func:`~nf2vec_core.runtime.eval_chunk`, cache-sized on CPU)."""
     pts = grid_points(resolution, centers).to(device)
-    chunk = chunk or eval_chunk(batch, pts.is_cuda)
-    out = [field_fn(pts[i:i + chunk].unsqueeze(0).expand(batch, -1, -1)).float()
-           for i in range(0, pts.shape[0], chunk)]
-    return torch.cat(out, dim=1).reshape(batch, resolution, resolution, resolution)
+    return field_values(field_fn, pts.unsqueeze(0).expand(batch, -1, -1), chunk).reshape(
+        batch, resolution, resolution, resolution)
+
+
+@torch.no_grad()
+def field_values(field_fn: FieldFn, points: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
+    """Field values ``[B, M]`` at ``points [B, M, 3]``, queried ``chunk`` points at a time
+    (default :func:`~nf2vec_core.runtime.eval_chunk`)."""
+    chunk = chunk or eval_chunk(points.shape[0], points.is_cuda)
+    return torch.cat([field_fn(points[:, i:i + chunk]).float() for i in range(0, points.shape[1], chunk)], dim=1)
 
 
 def decode_grid(decoder: ImplicitDecoder, emb: torch.Tensor, resolution: int, kind: str,

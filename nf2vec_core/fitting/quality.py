@@ -12,6 +12,8 @@
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from ..decoders.reconstruct import nf_field_fn, project_to_surface
@@ -48,61 +50,51 @@ def quality(spec: ArchSpec, theta: torch.Tensor, data: PreparedData, start: int,
     kind, clip = data.kind, float(data.meta.get("clip", 0.1))
     dev = theta.device
 
+    @functools.lru_cache(maxsize=None)  # each tensor read once, whichever metric needs it first
     def load(name: str) -> torch.Tensor:
         return data.tensor(name, start, stop).to(dev)
 
+    off = _offgrid_metric(spec, theta, kind, load, clip)
     if not on_grid:
-        return _offgrid_only(spec, theta, data, load, clip)
+        return off
     if kind == "pixels":
         img = load("images").float()
         n, h, w, c = img.shape
         on = field_prediction(kind, evaluate(spec, theta, image_coords(h, w).to(dev)), clip)
         psnr_on = psnr(on.clamp(0, 1), img.reshape(n, h * w, c))
-        off_xy, off_gt = offgrid_pixels(img)
-        off = field_prediction(kind, evaluate(spec, theta, off_xy.to(dev)), clip)
-        psnr_off = psnr(off.clamp(0, 1), off_gt)
-        return {"psnr": psnr_on, "psnr_offgrid": psnr_off, "psnr_ratio": psnr_off / psnr_on}
-    off_c = load("offgrid_coords")
-    off_v = load("offgrid_values")
+        return {"psnr": psnr_on, **off, "psnr_ratio": off["psnr_offgrid"] / psnr_on}
     if kind in ("occupancy", "sdf"):
-        inside = (lambda raw: raw > 0) if kind == "occupancy" else (lambda raw: raw < 0)
         if kind == "occupancy":
             vox = load("voxels")
-            on_pred = inside(evaluate(spec, theta, voxel_grid_centers(vox.shape[-1]).to(dev)).squeeze(-1))
+            on_pred = evaluate(spec, theta, voxel_grid_centers(vox.shape[-1]).to(dev)).squeeze(-1) > 0
             on_gt = vox.reshape(vox.shape[0], -1).bool()
-            off_gt = off_v.bool()
         else:
-            on_pred = inside(evaluate(spec, theta, load("coords")).squeeze(-1))
+            on_pred = evaluate(spec, theta, load("coords")).squeeze(-1) < 0
             on_gt = load("values") < 0
-            off_gt = off_v < 0
         iou_on = iou(on_pred, on_gt)
-        iou_off = iou(inside(evaluate(spec, theta, off_c).squeeze(-1)), off_gt)
-        return {"iou": iou_on, "iou_offgrid": iou_off, "iou_ratio": iou_off / iou_on.clamp_min(1e-8)}
+        return {"iou": iou_on, **off, "iou_ratio": off["iou_offgrid"] / iou_on.clamp_min(1e-8)}
     # udf
     coords, values = load("coords"), load("values")
     mae_on = (field_prediction(kind, evaluate(spec, theta, coords), clip).squeeze(-1) - values).abs().mean(1)
-    mae_off = (field_prediction(kind, evaluate(spec, theta, off_c), clip).squeeze(-1) - off_v).abs().mean(1)
     surface = load("surface")
     pts = udf_point_cloud(spec, theta, coords[:, : 4 * surface.shape[1]], clip, surface.shape[1])
     return {"chamfer": chamfer_distance(pts, surface), "fscore": f_score(pts, surface, fscore_threshold),
-            "udf_mae": mae_on, "udf_mae_offgrid": mae_off, "udf_mae_ratio": mae_off / mae_on.clamp_min(1e-8)}
+            "udf_mae": mae_on, **off, "udf_mae_ratio": off["udf_mae_offgrid"] / mae_on.clamp_min(1e-8)}
 
 
-def _offgrid_only(spec: ArchSpec, theta: torch.Tensor, data: PreparedData, load, clip: float
-                  ) -> dict[str, torch.Tensor]:
-    """The off-grid metric of :func:`quality` alone."""
-    kind = data.kind
+def _offgrid_metric(spec: ArchSpec, theta: torch.Tensor, kind: str, load, clip: float) -> dict[str, torch.Tensor]:
+    """The off-grid metric of :func:`quality`: ``psnr_offgrid``, ``iou_offgrid`` or ``udf_mae_offgrid``."""
     if kind == "pixels":
         off_xy, off_gt = offgrid_pixels(load("images").float())
         off = field_prediction(kind, evaluate(spec, theta, off_xy.to(theta.device)), clip)
         return {"psnr_offgrid": psnr(off.clamp(0, 1), off_gt)}
-    out = evaluate(spec, theta, load("offgrid_coords")).squeeze(-1)
-    off_v = load("offgrid_values")
+    off_c, off_v = load("offgrid_coords"), load("offgrid_values")
     if kind == "occupancy":
-        return {"iou_offgrid": iou(out > 0, off_v.bool())}
+        return {"iou_offgrid": iou(evaluate(spec, theta, off_c).squeeze(-1) > 0, off_v.bool())}
     if kind == "sdf":
-        return {"iou_offgrid": iou(out < 0, off_v < 0)}
-    return {"udf_mae_offgrid": (field_prediction(kind, out.unsqueeze(-1), clip).squeeze(-1) - off_v).abs().mean(1)}
+        return {"iou_offgrid": iou(evaluate(spec, theta, off_c).squeeze(-1) < 0, off_v < 0)}
+    pred = field_prediction(kind, evaluate(spec, theta, off_c), clip).squeeze(-1)
+    return {"udf_mae_offgrid": (pred - off_v).abs().mean(1)}
 
 
 def offgrid_pixels(img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -150,13 +150,13 @@ def fit_dataset(prepared_dir: Path, out_dir: Path, nf: NFParams, fit: FitParams,
     bar = tqdm(total=n_todo * fit.steps, desc=name, unit="NF-step", unit_scale=True, smoothing=0.1)
     # the chunks of all shards go to the pool as one stream (no idle worker at a shard's end);
     # results come back in order, and a shard is written as soon as its last chunk is in
-    jobs, shard_of = [], []
+    jobs, shard_of = [], []    # shard_of[i]: (shard, its first and end rows) of job i
     for s in todo:
         a, b = s * fit.shard_size, min(n, (s + 1) * fit.shard_size)
         for c0 in range(a, b, fit.chunk_size):
             jobs.append((data, spec, fit, c0, min(b, c0 + fit.chunk_size), chunk_seed(fit, view, first_rows[c0]),
                          device, c0, on_grid))
-            shard_of.append(s)
+            shard_of.append((s, a, b))
     thetas, metrics = [], []
     with process_pool(workers) as pool:
         results = pool.imap(_fit_chunk, jobs) if pool is not None else map(_fit_chunk, jobs)
@@ -166,9 +166,8 @@ def fit_dataset(prepared_dir: Path, out_dir: Path, nf: NFParams, fit: FitParams,
             done += len(m)
             bar.update(len(m) * fit.steps)
             bar.set_postfix(NFs_per_s=f"{done / max(1e-9, time.perf_counter() - t0):.1f}")
-            s = shard_of[i]
-            if i + 1 == len(jobs) or shard_of[i + 1] != s:
-                a, b = s * fit.shard_size, min(n, (s + 1) * fit.shard_size)
+            s, a, b = shard_of[i]
+            if i + 1 == len(jobs) or shard_of[i + 1][0] != s:
                 index_rows = data.index.iloc[a:b].reset_index(drop=True)
                 if view:
                     index_rows = index_rows.assign(view=int(view))

@@ -14,11 +14,10 @@ import numpy as np
 import torch
 import trimesh
 
-from ..decoders.reconstruct import (decoder_field_fn, field_grid, nf_field_fn, occupancy_to_mesh,
+from ..decoders.reconstruct import (decoder_field_fn, field_grid, field_values, nf_field_fn, occupancy_to_mesh,
                                     point_cloud_from_udf, sdf_to_mesh)
 from ..fitting.targets import voxel_grid_centers
 from ..metrics.geometry import chamfer_distance, f_score, iou
-from ..runtime import eval_chunk
 
 FieldFn = object
 
@@ -152,12 +151,8 @@ def decoder_level(p: ReconstructParams, decoder, emb_all: torch.Tensor, val_rows
     if kind != "occupancy" or not val_rows or p.n_calibration < 1:
         return None, {}
     sel = torch.as_tensor(spread(val_rows, p.n_calibration))
-    vox = prepared.tensor("voxels")[sel].reshape(len(sel), -1)
-    idx = torch.randint(vox.shape[1], (len(sel), n_points), generator=torch.Generator().manual_seed(seed))
-    r = round(vox.shape[1] ** (1 / 3))
-    points = voxel_grid_centers(r)[idx]
-    fn = decoder_field_fn(decoder, emb_all[sel], kind, clip)
-    step = eval_chunk(len(sel))
-    with torch.no_grad():
-        values = torch.cat([fn(points[:, a:a + step]) for a in range(0, n_points, step)], dim=1)
-    return calibrate_level(values, torch.gather(vox, 1, idx).bool(), kind, clip)
+    vox = prepared.tensor("voxels")[sel]
+    flat = vox.reshape(len(sel), -1)
+    idx = torch.randint(flat.shape[1], (len(sel), n_points), generator=torch.Generator().manual_seed(seed))
+    values = field_values(decoder_field_fn(decoder, emb_all[sel], kind, clip), voxel_grid_centers(vox.shape[-1])[idx])
+    return calibrate_level(values, torch.gather(flat, 1, idx).bool(), kind, clip)
