@@ -2,6 +2,7 @@
 #   make repro   create/reuse .venv, install, run the default DVC pipeline (dvc repro report)
 #   make repro-arena   the Neural Field Arena stages (dvc repro arena_report)
 #   make test    create/reuse .venv, install, run the test suite
+#   make gpu-check   on a machine with CUDA: the CUDA-only tests and the lego NeRF on the GPU
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +11,7 @@ export DVC_NO_ANALYTICS := 1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: env repro repro-arena repro-nerf repro-all test bench clean-env
+.PHONY: env repro repro-arena repro-nerf repro-all test gpu-check bench clean-env
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +40,15 @@ repro-all: env
 
 test: env
 	$(PY) -m pytest -q
+
+# The GPU checks (CI has no GPU): the tests that skip without CUDA (nerfacc's occupancy-grid kernel
+# and packed rendering against their pure-PyTorch references, the CUDA fitting paths), then the
+# lego NeRF fitted through nerfacc's occupancy grid and through the batched path (figures as JSON).
+gpu-check: env
+	$(PY) -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'gpu-check: no CUDA device')"
+	$(PY) -m pytest -q -rs -k "cuda" tests
+	$(PY) bench/nerf_lego.py --device cuda --estimator occgrid --steps 5000
+	$(PY) bench/nerf_lego.py --device cuda --estimator batched --steps 5000
 
 bench: env
 	$(PY) bench/fit_throughput.py

@@ -3,12 +3,14 @@ lego scene (100 train views, 200x200) and report the PSNR on the val views and t
 
 The scene folder is ``../shared/data/nerf-lego-200`` beside the checkout (``--root`` to change;
 the Blender layout of :mod:`nf2vec_core.nerf.blender`). Fitting runs through the same batched
-code as the dataset fitting (:func:`nf2vec_core.nerf.fit.fit_nerfs`, a batch of one NeRF): on CPU
-the batched sampler (``samples_per_ray`` intervals inside the scene box), on CUDA nerfacc's
-occupancy grid. ``--eval-every`` prints the PSNR of a few val views during fitting. The last line
+code as the dataset fitting (:func:`nf2vec_core.nerf.fit.fit_nerfs`, a batch of one NeRF). With
+``--estimator auto``: on CPU the batched sampler (``samples_per_ray`` intervals inside the scene
+box), on CUDA nerfacc's occupancy grid; ``--estimator occgrid`` runs the occupancy-grid path on any
+device (on CPU its pure-PyTorch march), ``batched`` the batched sampler on any device. ``--eval-every`` prints the PSNR of a few val views during fitting. The last line
 printed is one JSON object (val PSNR over all evaluated views, fitting and evaluation seconds).
 
     python bench/nerf_lego.py [--steps 3000] [--rays 1024] [--samples 64] [--device cuda]
+                              [--estimator occgrid --occ-resolution 128]
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -39,6 +41,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--rays", type=int, default=1024, help="rays per step")
     ap.add_argument("--samples", type=int, default=64, help="samples per ray (batched path)")
+    ap.add_argument("--estimator", default="auto", choices=["auto", "batched", "occgrid"])
+    ap.add_argument("--occ-resolution", type=int, default=128, help="occupancy grid cells per axis")
+    ap.add_argument("--occ-step", type=float, default=0.0, help="marching step (0: box diagonal / 512)")
     ap.add_argument("--lr", type=float, default=5e-3)
     ap.add_argument("--loss", default="l1", choices=["l1", "mse", "smooth_l1"])
     ap.add_argument("--num-freqs", type=int, default=10)
@@ -62,12 +67,14 @@ def main() -> None:
                        max_views=args.val_views or None)
     arch = NerfArch(kind="mlp", hidden=args.hidden, depth=args.depth, num_freqs=args.num_freqs,
                     aabb=tuple(args.aabb))
-    render = RenderConfig(samples_per_ray=args.samples)
+    render = RenderConfig(samples_per_ray=args.samples, estimator=args.estimator, occ_resolution=args.occ_resolution,
+                          occ_step_size=args.occ_step)
     cfg = NerfFitConfig(steps=args.steps, rays_per_step=args.rays, chunk_size=1, lr=args.lr, loss=args.loss,
                         train_background=args.train_background, seed=args.seed, init_seed=args.seed, render=render)
     theta0 = init_nerf_batch(arch, 1, seed=args.seed).to(dev)
     batch = SceneBatch.stack([train], dev)
     probe = val.select(range(min(2, val.n_views)))
+    probe_render = replace(render, estimator="batched")
     print(f"lego: {train.n_views} train / {val.n_views} val views {train.width}x{train.height}, focal "
           f"{train.focal:.1f}px; NeRF {arch.num_params} params; device {dev}; torch threads "
           f"{torch.get_num_threads()}", flush=True)
@@ -78,7 +85,7 @@ def main() -> None:
         nonlocal paused
         if args.eval_every and (step + 1) % args.eval_every == 0:
             tp = time.perf_counter()
-            p = float(evaluate_psnr(arch, theta, [probe], render).mean())
+            p = float(evaluate_psnr(arch, theta, [probe], probe_render).mean())  # no grids here
             paused += time.perf_counter() - tp
             print(f"step {step + 1}: loss {float(loss.mean()):.4f}, PSNR(2 val views) {p:.2f} dB, "
                   f"{time.perf_counter() - t0 - paused:.0f}s fitting", flush=True)
@@ -94,6 +101,8 @@ def main() -> None:
         "bench": "nerf_lego", "val_psnr": round(float(val_psnr[0]), 3), "val_views": val.n_views,
         "fit_seconds": round(fit_seconds, 1), "eval_seconds": round(eval_seconds, 1),
         "steps": args.steps, "rays_per_step": args.rays, "samples_per_ray": args.samples, "lr": args.lr,
+        "estimator": "occgrid" if grids is not None else "batched", "occ_resolution": args.occ_resolution,
+        "occupied": round(float(grids.binaries.float().mean()), 4) if grids is not None else None,
         "loss": args.loss, "train_background": args.train_background, "resolution": [train.height, train.width],
         "arch": {k: v for k, v in asdict(arch).items() if k in ("kind", "hidden", "depth", "num_freqs", "aabb")},
         "num_params": arch.num_params, "device": str(dev), "threads": torch.get_num_threads(),

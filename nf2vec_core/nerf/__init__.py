@@ -8,5 +8,7 @@ Modules (one topic each):
 * :mod:`.render_views` -- the embedded multi-view dataset: procedural objects rendered from a sphere.
 * :mod:`.arch` -- NeRF architectures (frequency-encoded MLP, tri-plane + sine MLP) on ``[N, P]``.
 * :mod:`.render` -- volume rendering of a batch of NeRFs (nerfacc; pure-PyTorch reference).
+* :mod:`.occgrid` -- occupancy grids per NeRF and ray marching (nerfacc's CUDA kernel; a
+  pure-PyTorch reference march that also runs on CPU).
 * :mod:`.fit` -- batched NeRF fitting (L1, foreground/background weights, Adam) and PSNR.
 """

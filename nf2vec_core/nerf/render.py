@@ -10,11 +10,13 @@ CUDA when grids are given, the batched path otherwise):
   from one batched forward (:func:`.arch.radiance`) and are composited by nerfacc's batched
   :func:`nerfacc.rendering` (pure PyTorch in nerfacc 0.5.3 for batched inputs) or by
   :func:`composite_reference`.
-* ``occgrid`` (CUDA only; nerfacc's ray marching is a CUDA kernel). One
-  :class:`nerfacc.OccGridEstimator` per NeRF (each scene has its own occupancy), updated during
-  fitting from that NeRF's density (:class:`OccGrids`). The packed samples of the ``N`` NeRFs are
-  padded into one ``[N, M_max, 3]`` batch for the forward pass, then composited by
-  :func:`nerfacc.rendering` with ``ray_indices``.
+* ``occgrid`` (empty-space skipping; :mod:`.occgrid`). Each NeRF has its own occupancy grid
+  (:class:`.occgrid.OccGrids`), updated during fitting from its density; rays are marched with a
+  small constant step and only samples in occupied cells that the ray still sees are kept. On CUDA
+  the march is nerfacc's kernel and the packed samples are composited by :func:`nerfacc.rendering`
+  with ``ray_indices``; elsewhere the pure-PyTorch references run (:func:`.occgrid.march_reference`,
+  :func:`composite_packed_reference`). The packed samples of the ``N`` NeRFs go through one batched
+  forward, padded to ``[N, M_max, 3]``.
 
 Compositing (both compositors): interval ``i`` of length ``delta_i`` has opacity
 ``alpha_i = 1 - exp(-sigma_i delta_i)``, transmittance ``T_i = prod_{j<i} (1 - alpha_j)``, weight
@@ -31,10 +33,11 @@ import nerfacc
 import torch
 
 from .arch import NerfArch, radiance
+from .occgrid import OccGrids, packed_layout, packed_radiance
 from .rays import camera_rays, ray_bounds
 
 __all__ = ["RenderConfig", "RenderOutput", "stratified_intervals", "composite_reference", "composite_nerfacc",
-           "render_rays", "render_field", "render_images", "OccGrids", "use_occgrid"]
+           "composite_packed_reference", "render_rays", "render_field", "render_images", "OccGrids", "use_occgrid"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class RenderConfig:
     clip_to_aabb: bool = True            # tighten near/far to the NeRF's scene box
     compositor: Literal["nerfacc", "reference"] = "nerfacc"
     estimator: Literal["auto", "batched", "occgrid"] = "auto"
-    # occupancy grid (CUDA)
+    # occupancy grid (estimator occgrid, or auto on CUDA)
     occ_resolution: int = 128
     occ_step_size: float = 0.0           # marching step; 0 = box diagonal / 512
     occ_threshold: float = 0.01
@@ -85,11 +88,9 @@ class RenderOutput:
 
 
 def use_occgrid(cfg: RenderConfig, device: torch.device) -> bool:
-    """Whether the occupancy-grid path runs: ``occgrid`` (CUDA required) or ``auto`` on CUDA."""
+    """Whether the occupancy-grid path runs: always for ``occgrid`` (nerfacc's kernel on CUDA, the
+    pure-PyTorch march elsewhere), for ``auto`` on CUDA only (on CPU the batched path is faster)."""
     if cfg.estimator == "occgrid":
-        if device.type != "cuda" or not torch.cuda.is_available():
-            raise RuntimeError("render.estimator 'occgrid' needs CUDA (nerfacc's ray marching is a CUDA "
-                               "kernel); use 'batched' or 'auto' on CPU")
         return True
     return cfg.estimator == "auto" and device.type == "cuda" and torch.cuda.is_available()
 
@@ -142,76 +143,36 @@ def composite_nerfacc(rgbs: torch.Tensor, sigmas: torch.Tensor, t_starts: torch.
     return RenderOutput(color, opacity, depth), extras["weights"].view(*lead, s)
 
 
-# ---------------------------------------------------------------------- occupancy grids
-class OccGrids:
-    """One :class:`nerfacc.OccGridEstimator` per NeRF of a batch (CUDA; see module doc)."""
+def composite_packed_reference(rgbs: torch.Tensor, sigmas: torch.Tensor, t_starts: torch.Tensor,
+                               t_ends: torch.Tensor, ray_indices: torch.Tensor, n_rays: int,
+                               background: torch.Tensor | None = None) -> tuple[RenderOutput, torch.Tensor]:
+    """:func:`composite_reference` for packed samples (``rgbs [M, 3]``, the rest ``[M]``, sorted by
+    ``ray_indices``): the reference of :func:`nerfacc.rendering` with ``ray_indices`` (CUDA only in
+    nerfacc 0.5.3). Samples are padded into a dense ``[n_rays, K]`` layout (empty slots have zero
+    length, hence zero opacity). Returns ``[n_rays, ...]`` outputs and the packed weights ``[M]``."""
+    col, k = packed_layout(ray_indices, n_rays)
+    idx = (ray_indices, col)
 
-    def __init__(self, arch: NerfArch, n: int, cfg: RenderConfig, device: torch.device):
-        self.arch, self.cfg = arch, cfg
-        self.step_size = cfg.step_size(arch)
-        self.estimators = [nerfacc.OccGridEstimator(roi_aabb=list(arch.aabb), resolution=cfg.occ_resolution)
-                           .to(device) for _ in range(n)]
-
-    def subset(self, index: Sequence[int]) -> "OccGrids":
-        """The grids of some NeRFs of the batch (shared, not copied)."""
-        sub = OccGrids.__new__(OccGrids)
-        sub.arch, sub.cfg, sub.step_size = self.arch, self.cfg, self.step_size
-        sub.estimators = [self.estimators[i] for i in index]
-        return sub
-
-    def _density_fn(self, theta_i: torch.Tensor):
-        def occ_eval_fn(x: torch.Tensor) -> torch.Tensor:
-            return radiance(self.arch, theta_i, x.unsqueeze(0))[1][0] * self.step_size
-        return occ_eval_fn
-
-    @torch.no_grad()
-    def update(self, step: int, theta: torch.Tensor) -> None:
-        """EMA update of every grid from its NeRF's density (call once per fitting step)."""
-        for i, est in enumerate(self.estimators):
-            est.train()
-            est.update_every_n_steps(step=step, occ_eval_fn=self._density_fn(theta[i:i + 1].detach()),
-                                     occ_thre=self.cfg.occ_threshold, ema_decay=self.cfg.occ_ema_decay,
-                                     warmup_steps=self.cfg.occ_warmup_steps, n=self.cfg.occ_update_every)
-
-    @torch.no_grad()
-    def refresh(self, theta: torch.Tensor, rounds: int = 2) -> None:
-        """Build the grids from scratch for fitted NeRFs (evaluation without a fitting run)."""
-        for i, est in enumerate(self.estimators):
-            for r in range(rounds):  # step < warmup: every cell is evaluated
-                est._update(step=r, occ_eval_fn=self._density_fn(theta[i:i + 1].detach()),
-                            occ_thre=self.cfg.occ_threshold, ema_decay=self.cfg.occ_ema_decay,
-                            warmup_steps=rounds + 1)
-
-    def sample(self, i: int, theta_i: torch.Tensor, origins: torch.Tensor, dirs: torch.Tensor, stratified: bool
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Packed samples ``(ray_indices, t_starts, t_ends)`` of NeRF ``i`` along rays ``[R, 3]``."""
-        def sigma_fn(ts: torch.Tensor, te: torch.Tensor, ri: torch.Tensor) -> torch.Tensor:
-            x = origins[ri] + dirs[ri] * (0.5 * (ts + te)).unsqueeze(-1)
-            return radiance(self.arch, theta_i.detach(), x.unsqueeze(0))[1][0]
-        est = self.estimators[i]
-        return est.sampling(origins, dirs, sigma_fn=sigma_fn, near_plane=self.cfg.near, far_plane=self.cfg.far,
-                            render_step_size=self.step_size, stratified=stratified,
-                            alpha_thre=self.cfg.alpha_threshold, early_stop_eps=self.cfg.early_stop_eps)
+    def dense(x: torch.Tensor) -> torch.Tensor:
+        return x.new_zeros(n_rays, k, *x.shape[1:]).index_put(idx, x)
+    out, weights = composite_reference(dense(rgbs), dense(sigmas), dense(t_starts), dense(t_ends), background)
+    return out, weights[idx]
 
 
 def _render_occgrid(arch: NerfArch, theta: torch.Tensor, origins: torch.Tensor, dirs: torch.Tensor,
-                    grids: OccGrids, background: torch.Tensor | None, stratified: bool) -> RenderOutput:
+                    grids: OccGrids, cfg: RenderConfig, background: torch.Tensor | None,
+                    jitter: torch.Tensor | None) -> RenderOutput:
     n, r = origins.shape[:2]
-    packs = [grids.sample(i, theta[i:i + 1], origins[i], dirs[i], stratified) for i in range(n)]
-    counts = [int(p[0].shape[0]) for p in packs]
-    m = max(max(counts), 1)
-    pts = origins.new_zeros(n, m, 3)
-    for i, (ri, ts, te) in enumerate(packs):
-        pts[i, :counts[i]] = origins[i][ri] + dirs[i][ri] * (0.5 * (ts + te)).unsqueeze(-1)
-    rgb, sigma = radiance(arch, theta, pts)                          # one batched forward, padded
-    valid = torch.arange(m, device=pts.device).unsqueeze(0) < torch.tensor(counts, device=pts.device).unsqueeze(1)
-    rgb_p, sigma_p = rgb[valid], sigma[valid]                        # packed, NeRF-major
-    ray_idx = torch.cat([p[0].long() + i * r for i, p in enumerate(packs)])
-    ts = torch.cat([p[1] for p in packs])
-    te = torch.cat([p[2] for p in packs])
-    color, opacity, depth, _ = nerfacc.rendering(ts, te, ray_indices=ray_idx, n_rays=n * r,
-                                                 rgb_sigma_fn=lambda *_: (rgb_p, sigma_p))
-    color, opacity, depth = color.view(n, r, 3), opacity.view(n, r), depth.view(n, r)
+    ray_idx, ts, te = grids.sample(theta, origins, dirs, jitter)
+    x = origins.reshape(-1, 3)[ray_idx] + dirs.reshape(-1, 3)[ray_idx] * (0.5 * (ts + te)).unsqueeze(-1)
+    rgb, sigma = packed_radiance(arch, theta, x, ray_idx // r)                 # one batched forward, padded
+    if origins.device.type == "cuda" and cfg.compositor == "nerfacc":
+        color, opacity, depth, _ = nerfacc.rendering(ts, te, ray_indices=ray_idx, n_rays=n * r,
+                                                     rgb_sigma_fn=lambda *_: (rgb, sigma))
+        out = RenderOutput(color, opacity.squeeze(-1), depth.squeeze(-1))
+    else:
+        out, _ = composite_packed_reference(rgb, sigma, ts, te, ray_idx, n * r)
+    color, opacity, depth = out.color.view(n, r, 3), out.opacity.view(n, r), out.depth.view(n, r)
     if background is not None:
         color = color + background * (1.0 - opacity.unsqueeze(-1))
     return RenderOutput(color, opacity, depth)
@@ -224,14 +185,13 @@ def render_rays(arch: NerfArch, theta: torch.Tensor, origins: torch.Tensor, dirs
     """Render rays ``origins/dirs [N, R, 3]`` (unit directions) through ``N`` NeRFs ``theta [N, P]``.
 
     ``background`` broadcastable to ``[N, R, 3]`` (None: black, no compositing); ``jitter [N, R]``
-    in ``[0, 1)`` makes the batched sampling stratified (None: deterministic midpoint grid). With
-    ``grids`` on CUDA (and ``cfg.estimator`` not ``batched``) the occupancy-grid path runs, stratified
-    when ``jitter`` is given. Differentiable in ``theta``. Returns ``[N, R, ...]`` tensors.
+    in ``[0, 1)`` makes the sampling stratified (None: deterministic). With ``grids`` the
+    occupancy-grid path runs when :func:`use_occgrid` says so (``occgrid``, or ``auto`` on CUDA). Differentiable in ``theta``. Returns ``[N, R, ...]`` tensors.
     """
     if grids is not None and use_occgrid(cfg, origins.device):
-        return _render_occgrid(arch, theta, origins, dirs, grids, background, stratified=jitter is not None)
+        return _render_occgrid(arch, theta, origins, dirs, grids, cfg, background, jitter)
     if cfg.estimator == "occgrid":
-        raise RuntimeError("render.estimator 'occgrid' needs occupancy grids (OccGrids) and CUDA")
+        raise RuntimeError("render.estimator 'occgrid' needs occupancy grids (OccGrids)")
     return render_field(lambda pts: radiance(arch, theta, pts), origins, dirs, cfg, arch.aabb,
                         background=background, jitter=jitter)
 

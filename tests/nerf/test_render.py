@@ -1,11 +1,13 @@
 import math
 
+import nerfacc
 import pytest
 import torch
 
 from nf2vec_core.nerf.arch import NerfArch, init_nerf_batch
-from nf2vec_core.nerf.render import (OccGrids, RenderConfig, composite_nerfacc, composite_reference, render_images,
-                                     render_rays, stratified_intervals, use_occgrid)
+from nf2vec_core.nerf.render import (OccGrids, RenderConfig, composite_nerfacc, composite_packed_reference,
+                                     composite_reference, render_images, render_rays, stratified_intervals,
+                                     use_occgrid)
 from nf2vec_core.nerf.rays import camera_rays, sphere_poses
 
 
@@ -120,30 +122,70 @@ def test_render_images_matches_render_rays(scene_rays):
     assert not torch.allclose(img.color[0, 1], img.color[0, 0], atol=1e-3)
 
 
-def test_occgrid_requires_cuda_on_cpu():
+def test_occgrid_runs_on_cpu_only_when_asked():
     assert not use_occgrid(RenderConfig(), torch.device("cpu"))
-    with pytest.raises(RuntimeError, match="CUDA"):
-        use_occgrid(RenderConfig(estimator="occgrid"), torch.device("cpu"))
+    assert use_occgrid(RenderConfig(estimator="occgrid"), torch.device("cpu"))
+    assert not use_occgrid(RenderConfig(estimator="batched"), torch.device("cpu"))
+    with pytest.raises(RuntimeError, match="OccGrids"):
+        arch = NerfArch(num_freqs=2, hidden=8)
+        render_rays(arch, init_nerf_batch(arch, 1, seed=0), torch.zeros(1, 2, 3), torch.ones(1, 2, 3) / 3 ** 0.5,
+                    RenderConfig(estimator="occgrid"))
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="nerfacc's OccGridEstimator ray marching needs CUDA")
-def test_occgrid_path_agrees_with_the_batched_path_on_cuda():
-    dev = torch.device("cuda")
+def test_packed_compositing_equals_the_dense_reference():
+    rgbs, sigmas, ts, te = _random_samples((6, 10), seed=2)
+    keep = torch.rand(6, 10, generator=torch.Generator().manual_seed(1)) > 0.4
+    keep[3] = False                                                   # a ray without samples
+    ri = torch.arange(6).unsqueeze(1).expand(6, 10)[keep]
+    sig = sigmas.clone().requires_grad_(True)
+    bg = torch.tensor([0.2, 0.5, 1.0], dtype=torch.float64)
+    packed, w = composite_packed_reference(rgbs[keep], sig[keep], ts[keep], te[keep], ri, 6, bg)
+    dense, wd = composite_reference(rgbs, torch.where(keep, sig, 0.0), ts, te, bg)
+    for x, y in [(packed.color, dense.color), (packed.opacity, dense.opacity), (w, wd[keep])]:
+        assert torch.allclose(x, y, atol=1e-12)
+    assert torch.allclose(packed.color[3], bg) and float(packed.opacity[3].detach()) == 0.0
+    g1 = torch.autograd.grad(packed.color.sum(), sig)[0]
+    g2 = torch.autograd.grad(dense.color.sum(), sig)[0]
+    assert torch.allclose(g1, g2, atol=1e-12) and float(g1[~keep].abs().sum()) == 0.0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="nerfacc's packed rendering needs CUDA")
+def test_nerfacc_packed_rendering_equals_the_packed_reference_on_cuda():
+    rgbs, sigmas, ts, te = [x.float().cuda() for x in _random_samples((6, 10), seed=2)]
+    keep = torch.rand(6, 10, generator=torch.Generator().manual_seed(1)).cuda() > 0.4
+    ri = torch.arange(6, device="cuda").unsqueeze(1).expand(6, 10)[keep]
+    ref, w = composite_packed_reference(rgbs[keep], sigmas[keep], ts[keep], te[keep], ri, 6)
+    color, opacity, depth, extras = nerfacc.rendering(ts[keep], te[keep], ray_indices=ri, n_rays=6,
+                                                      rgb_sigma_fn=lambda *_: (rgbs[keep], sigmas[keep]))
+    assert torch.allclose(color, ref.color, atol=1e-5) and torch.allclose(opacity[:, 0], ref.opacity, atol=1e-5)
+    assert torch.allclose(extras["weights"], w, atol=1e-5)
+
+
+@pytest.mark.parametrize("device", [
+    "cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(),
+                                                         reason="nerfacc's OccGridEstimator ray marching needs CUDA"))])
+def test_occgrid_path_agrees_with_the_batched_path(device):
+    dev = torch.device(device)
     arch = NerfArch(num_freqs=3, hidden=16, density_shift=-2.0)
     theta = init_nerf_batch(arch, 2, seed=0, mode="random").to(dev)
     c2w = sphere_poses(2, 3.0).to(dev)
     o, d = camera_rays(c2w, 12.0, 8, 8)
     o, d = o.reshape(2, -1, 3), d.reshape(2, -1, 3)
     cfg = RenderConfig(occ_resolution=32, occ_step_size=2 * math.sqrt(3) / 1024, occ_threshold=0.0, alpha_threshold=0.0,
-                       early_stop_eps=0.0, samples_per_ray=1024)
+                       early_stop_eps=0.0, samples_per_ray=1024, estimator="occgrid" if device == "cpu" else "auto")
     grids = OccGrids(arch, 2, cfg, dev)
     grids.refresh(theta)
     assert use_occgrid(cfg, dev)
     bg = torch.ones(3, device=dev)
     occ = render_rays(arch, theta, o, d, cfg, background=bg, grids=grids)
     ref = render_rays(arch, theta, o, d, RenderConfig(samples_per_ray=1024, estimator="batched"), background=bg)
-    assert torch.allclose(occ.color, ref.color, atol=2e-2)
-    assert torch.allclose(occ.opacity, ref.opacity, atol=2e-2)
+    assert 0.05 < float(ref.opacity.mean()) < 0.95                                # neither empty nor opaque
+    assert torch.allclose(occ.color, ref.color, atol=2e-3)
+    assert torch.allclose(occ.opacity, ref.opacity, atol=2e-3)
+    assert torch.allclose(occ.depth, ref.depth, atol=1e-2)
     theta.requires_grad_(True)
     g = torch.autograd.grad(render_rays(arch, theta, o, d, cfg, background=bg, grids=grids).color.sum(), theta)[0]
+    g_ref = torch.autograd.grad(render_rays(arch, theta, o, d, RenderConfig(samples_per_ray=1024, estimator="batched"),
+                                            background=bg).color.sum(), theta)[0]
     assert torch.isfinite(g).all() and float(g.abs().sum()) > 0
+    assert float(torch.nn.functional.cosine_similarity(g, g_ref, dim=-1).min()) > 0.99
