@@ -169,7 +169,7 @@ def test_repro_runs_the_nerf_stages(tiny_repo):
     assert fit["count"] == 30 and fit["mean_psnr"] > 5
     assert (work / "data" / "views" / "shapes" / "table_0000" / "transforms_train.json").is_file()
     tr = json.loads((work / "metrics" / "nerf_train.json").read_text())
-    assert tr["test_decoded_psnr"] > 0 and tr["n_train"] == 10
+    assert tr["test_decoded_psnr"] > 0 and tr["test_blank_psnr"] > 0 and tr["n_train"] == 10
     tasks = json.loads((work / "metrics" / "nerf_tasks.json").read_text())
     for k in ("nf2vec_accuracy", "single_view_accuracy", "multi_view_accuracy"):
         assert 0 <= tasks[k] <= 1

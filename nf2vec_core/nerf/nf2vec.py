@@ -27,7 +27,7 @@ from ..decoders.implicit import ImplicitDecoder, ImplicitDecoderConfig
 from ..encoders.rows import RowEncoder, RowEncoderConfig
 from ..errors import ConfigError
 from ..nf.init import _derive
-from .arch import NerfArch, activate, normalize_points, unflatten
+from .arch import NerfArch, activate, normalize_points, radiance, unflatten
 from .fit import NerfFitConfig, SceneBatch, nerf_loss
 from .render import RenderConfig, render_field, render_images
 
@@ -89,7 +89,12 @@ class NerfEncoderParams:
     grad_clip: float = 1.0             # max gradient norm (0 = off)
     density_bias: float = -4.0         # initial raw density of the decoder (before the NeRF's density_shift)
     fg_fraction: float = 0.5           # share of each item's training rays drawn on foreground pixels
+    distill: float = 0.0               # weight of the per-sample distillation of the input NeRF (0 = off)
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.distill < 0:
+            raise ConfigError(f"nerf.encoder.distill: must be >= 0, got {self.distill}")
 
     def encoder_config(self) -> RowEncoderConfig:
         return RowEncoderConfig(hidden=tuple(self.hidden), embed_dim=self.embed_dim, include_input=True,
@@ -132,14 +137,43 @@ def sample_rays(scenes: SceneBatch, gens: list[torch.Generator], rays: int, fg_f
     return (*scenes.rays_at(idx, bg), bg, jitter)
 
 
+def distill_loss(arch: NerfArch, theta: torch.Tensor, points: torch.Tensor, rgb: torch.Tensor, sigma: torch.Tensor,
+                 delta: float) -> torch.Tensor:
+    """Per-sample distillation of the input NeRFs ``theta [B, P]`` into the decoder's field at the
+    render samples ``points [B, M, 3]`` (decoder outputs ``rgb [B, M, 3]``, ``sigma [B, M]``):
+    ``|alpha_dec - alpha_nerf| + alpha_nerf * |rgb_dec - rgb_nerf|`` (colour where the NeRF is
+    dense), mean over samples, with ``alpha = 1 - exp(-sigma * delta)`` at a reference step ``delta``.
+
+    The render loss gives one target per ray of ``samples_per_ray`` samples; this gives one per
+    sample, from the field the embedding was computed from, at no extra decoder cost (the samples
+    are the render's own)."""
+    with torch.no_grad():
+        rgb_n, sigma_n = radiance(arch, theta, points)
+        a_n = -torch.expm1(-sigma_n * delta)
+    a_d = -torch.expm1(-sigma * delta)
+    return (a_d - a_n).abs().mean() + (a_n.unsqueeze(-1) * (rgb - rgb_n).abs()).mean()
+
+
 def render_loss(encoder: RowEncoder, decoder: NerfDecoder, rows: torch.Tensor, scenes: SceneBatch,
-                gens: list[torch.Generator], p: NerfEncoderParams) -> torch.Tensor:
-    """Mean render loss of a batch: embed, render ``rays_per_item`` training rays per item."""
+                gens: list[torch.Generator], p: NerfEncoderParams, theta: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean render loss of a batch: embed, render ``rays_per_item`` training rays per item. With
+    ``p.distill > 0`` (and the items' NeRFs ``theta``) the weighted :func:`distill_loss` is added."""
     origins, dirs, target, alpha, bg, jitter = sample_rays(scenes, gens, p.rays_per_item, p.fg_fraction)
     emb = encoder(rows)
-    out = render_field(lambda x: decoder.radiance(emb, x), origins, dirs, p.render_config(), decoder.arch.aabb,
-                       background=bg, jitter=jitter)
-    return nerf_loss(out.color, target, alpha, p.loss_config()).mean()
+    seen: list[tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]] = []
+
+    def field(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = decoder.radiance(emb, x)
+        seen.append((x, out))
+        return out
+    out = render_field(field, origins, dirs, p.render_config(), decoder.arch.aabb, background=bg, jitter=jitter)
+    loss = nerf_loss(out.color, target, alpha, p.loss_config()).mean()
+    if p.distill > 0 and theta is not None:
+        box = torch.as_tensor(decoder.arch.aabb)
+        delta = float(torch.linalg.vector_norm(box[3:] - box[:3])) / p.samples_per_ray
+        x, (rgb, sigma) = seen[0]
+        loss = loss + p.distill * distill_loss(decoder.arch, theta, x, rgb, sigma, delta)
+    return loss
 
 
 @dataclass
@@ -167,7 +201,8 @@ def train_nerf_nf2vec(arch: NerfArch, train: tuple[torch.Tensor, SceneBatch], va
     decoder.to(dev)
     params = list(encoder.parameters()) + list(decoder.parameters())
     opt = torch.optim.AdamW(params, lr=p.lr, weight_decay=p.weight_decay)
-    rows_tr = nerf_rows(arch, train[0]).to(dev)
+    theta_tr = train[0].to(dev)
+    rows_tr = nerf_rows(arch, theta_tr)
     rows_va = nerf_rows(arch, val[0]).to(dev)
     n = rows_tr.shape[0]
     steps_per_epoch = max(1, n // p.batch_size)
@@ -187,7 +222,8 @@ def train_nerf_nf2vec(arch: NerfArch, train: tuple[torch.Tensor, SceneBatch], va
             idx = torch.as_tensor(perm[k * p.batch_size:(k + 1) * p.batch_size])
             sb = SceneBatch(train[1].premult[idx].to(dev), train[1].alpha[idx].to(dev), train[1].c2w[idx].to(dev),
                             train[1].focal[idx].to(dev))
-            loss = render_loss(encoder, decoder, rows_tr[idx.to(dev)], sb, _gens(p.seed, step, len(idx)), p)
+            loss = render_loss(encoder, decoder, rows_tr[idx.to(dev)], sb, _gens(p.seed, step, len(idx)), p,
+                               theta=theta_tr[idx.to(dev)])
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"nf2vec on NeRFs: non-finite render loss at epoch {epoch}, step {step} "
                                          "(lower nerf.encoder.lr or nerf.encoder.grad_clip)")
@@ -262,6 +298,6 @@ def load_checkpoint(ckpt: dict) -> tuple[NerfArch, RowEncoder, NerfDecoder, Nerf
     return arch, enc.eval(), dec.eval(), p
 
 
-__all__ = ["nerf_rows", "nerf_row_width", "NerfDecoder", "NerfEncoderParams", "build_nerf_models", "sample_rays", "render_loss",
+__all__ = ["nerf_rows", "nerf_row_width", "NerfDecoder", "NerfEncoderParams", "build_nerf_models", "sample_rays", "distill_loss", "render_loss",
            "train_nerf_nf2vec", "evaluate_render_loss", "embed_nerfs", "render_embeddings", "NerfTrainResult",
            "checkpoint_dict", "load_checkpoint"]

@@ -87,3 +87,34 @@ def test_sample_rays_favours_the_foreground_and_matches_the_uniform_sampler(scen
     g2 = [torch.Generator().manual_seed(i) for i in range(scenes.n)]
     for a, b in zip(sample_rays(scenes, g1, 50, 0.0), scenes.sample(g2, 50, "white")):
         assert torch.equal(a, b)
+
+
+def test_distill_loss_is_zero_on_the_nerfs_own_field_and_only_trains_the_decoder():
+    from nf2vec_core.nerf.arch import radiance
+    from nf2vec_core.nerf.nf2vec import distill_loss
+    theta = init_nerf_batch(ARCH, 2, seed=3, mode="random")
+    x = torch.rand(2, 40, 3, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    rgb, sigma = radiance(ARCH, theta, x)
+    assert float(distill_loss(ARCH, theta, x, rgb, sigma, 0.1)) < 1e-7
+    other = init_nerf_batch(ARCH, 2, seed=4, mode="random").requires_grad_(True)
+    rgb_o, sigma_o = radiance(ARCH, other, x)
+    th = theta.clone().requires_grad_(True)
+    loss = distill_loss(ARCH, th, x, rgb_o, sigma_o, 0.1)
+    assert float(loss) > 1e-3
+    loss.backward()
+    assert th.grad is None and float(other.grad.abs().sum()) > 0    # the target NeRF is fixed
+
+
+def test_render_loss_adds_the_weighted_distillation_term(scenes):
+    import dataclasses
+    from nf2vec_core.nerf.nf2vec import _gens, render_loss
+    theta = init_nerf_batch(ARCH, 4, seed=0, mode="random")
+    enc, dec = build_nerf_models(ARCH, ENC, DEC)
+    rows = nerf_rows(ARCH, theta)
+    plain = render_loss(enc, dec, rows, scenes, _gens(0, 0, 4), ENC, theta=theta)
+    with_d = render_loss(enc, dec, rows, scenes, _gens(0, 0, 4), dataclasses.replace(ENC, distill=2.0), theta=theta)
+    half = render_loss(enc, dec, rows, scenes, _gens(0, 0, 4), dataclasses.replace(ENC, distill=1.0), theta=theta)
+    assert float(with_d) > float(half) > float(plain)
+    assert abs(float(with_d - plain) - 2 * float(half - plain)) < 1e-5
+    with pytest.raises(ConfigError, match="distill"):
+        NerfEncoderParams(distill=-1.0)
