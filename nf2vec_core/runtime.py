@@ -110,6 +110,11 @@ def _single_thread() -> None:
     try:
         import torch
         torch.set_num_threads(1)
+        # torch.compile in a forked worker: the parent's inductor compile pool (threads) is not
+        # forked with it, and a compile that waits on it hangs for ever (seen on a fresh kernel
+        # cache: tests/fitting/test_run.py after the compiled-SIREN tests). Compile in-process.
+        import torch._inductor.config as inductor_config
+        inductor_config.compile_threads = 1
     except Exception:  # noqa: BLE001 - torch is optional here
         pass
 

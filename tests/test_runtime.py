@@ -61,3 +61,16 @@ def test_eval_chunk_keeps_calls_cache_sized_and_outputs_unchanged():
     x = torch.rand(3000, 3) * 2 - 1
     default = evaluate(spec, theta, x)                      # chunks of 819 points
     assert torch.equal(default, evaluate(spec, theta, x, chunk_points=65536))
+
+
+def test_workers_compile_in_process():
+    """A forked worker does not inherit the parent's torch.compile thread pool: its compiles must
+    not wait on it (they hung on a fresh kernel cache), so workers compile with one thread."""
+    from nf2vec_core.runtime import process_pool
+    with process_pool(2) as pool:
+        assert pool.map(_compile_threads, [0, 1]) == [1, 1]
+
+
+def _compile_threads(_):
+    import torch._inductor.config as c
+    return c.compile_threads
