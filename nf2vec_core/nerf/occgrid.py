@@ -64,15 +64,14 @@ def transmittance_reference(t_starts: torch.Tensor, t_ends: torch.Tensor, sigmas
 
 
 def visibility_reference(t_starts: torch.Tensor, t_ends: torch.Tensor, sigmas: torch.Tensor,
-                         ray_indices: torch.Tensor, n_rays: int, early_stop_eps: float, alpha_threshold: float
-                         ) -> torch.Tensor:
+                         ray_indices: torch.Tensor, n_rays: int, early_stop_eps: float,
+                         alpha_threshold: float | torch.Tensor) -> torch.Tensor:
     """Mask ``[M]`` of the packed samples a ray sees (nerfacc's ``render_visibility_from_density``):
-    transmittance ``>= early_stop_eps`` and, when ``alpha_threshold > 0``, opacity ``>= alpha_threshold``."""
+    transmittance ``>= early_stop_eps`` and, where ``alpha_threshold > 0``, opacity ``>= alpha_threshold``
+    (a float, or one threshold per sample ``[M]``)."""
     trans, alphas = transmittance_reference(t_starts, t_ends, sigmas, ray_indices, n_rays)
-    vis = trans >= early_stop_eps
-    if alpha_threshold > 0:
-        vis = vis & (alphas >= alpha_threshold)
-    return vis
+    thr = torch.as_tensor(alpha_threshold, dtype=alphas.dtype, device=alphas.device)
+    return (trans >= early_stop_eps) & ((thr <= 0) | (alphas >= thr))
 
 
 def packed_radiance(arch: NerfArch, theta: torch.Tensor, points: torch.Tensor, nerf_index: torch.Tensor
@@ -200,8 +199,7 @@ class OccGrids:
         o, d = origins.reshape(-1, 3)[ray_idx], dirs.reshape(-1, 3)[ray_idx]
         _, sigma = packed_radiance(self.arch, theta.detach(), o + d * (0.5 * (ts + te)).unsqueeze(-1), ray_idx // r)
         alpha_thre = torch.tensor(thresholds, device=ts.device)[ray_idx // r]
-        trans, alphas = transmittance_reference(ts, te, sigma, ray_idx, n * r)
-        vis = (trans >= eps) & ((alpha_thre <= 0) | (alphas >= alpha_thre))
+        vis = visibility_reference(ts, te, sigma, ray_idx, n * r, eps, alpha_thre)
         return ray_idx[vis], ts[vis], te[vis]
 
     def _sample_nerfacc(self, theta: torch.Tensor, origins: torch.Tensor, dirs: torch.Tensor, near: torch.Tensor
