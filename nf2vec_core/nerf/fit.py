@@ -170,7 +170,8 @@ def fit_nerf_chunk(arch: NerfArch, theta0: torch.Tensor, scenes: SceneBatch, cfg
     gens = [torch.Generator().manual_seed(_derive(cfg.seed, i)) for i in indices]
     theta = theta0.detach().clone().contiguous()
     opt = BatchedAdam(theta, cfg.adam(), None)
-    grids = OccGrids(arch, n, cfg.render, dev) if use_occgrid(cfg.render, dev) else None
+    grids = (OccGrids(arch, n, cfg.render, dev, seeds=[_derive(cfg.seed + 1, i) for i in indices])
+             if use_occgrid(cfg.render, dev) else None)
     losses = torch.full((n,), float("nan"), device=dev)
     for step in range(cfg.steps):
         origins, dirs, target, alpha, bg, jitter = scenes.sample(gens, cfg.rays_per_step, cfg.train_background)

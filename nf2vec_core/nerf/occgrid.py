@@ -26,19 +26,29 @@ global index ``i * R + j``.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Sequence
 
 import nerfacc
 import torch
 
+from ..nf.init import _derive
 from .arch import NerfArch, radiance
 from .rays import ray_aabb
 
 if TYPE_CHECKING:  # circular at run time: render imports this module
     from .render import RenderConfig
 
-__all__ = ["OccGrids", "march_reference", "packed_layout", "packed_radiance", "transmittance_reference",
-           "visibility_reference"]
+__all__ = ["OccGrids", "march_reference", "nerfacc_kernels", "packed_layout", "packed_radiance",
+           "transmittance_reference", "visibility_reference"]
+
+
+def nerfacc_kernels(device: torch.device) -> bool:
+    """Whether nerfacc's compiled kernels (ray marching, packed scans) serve tensors on ``device``:
+    on CUDA only (nerfacc 0.5.3 ships no CPU kernels); elsewhere the pure-PyTorch references run.
+    The one switch of both the sampling and the packed compositing, so tests can run nerfacc's
+    code path with its kernels emulated on the CPU."""
+    return device.type == "cuda"
 
 
 # ------------------------------------------------------------------------------ packing
@@ -128,11 +138,22 @@ def march_reference(binaries: torch.Tensor, aabb: Sequence[float] | torch.Tensor
 
 # ---------------------------------------------------------------------- occupancy grids
 class OccGrids:
-    """One :class:`nerfacc.OccGridEstimator` per NeRF of a batch (see the module doc)."""
+    """One :class:`nerfacc.OccGridEstimator` per NeRF of a batch (see the module doc).
 
-    def __init__(self, arch: NerfArch, n: int, cfg: "RenderConfig", device: torch.device):
+    nerfacc's grid update draws the cells it evaluates, and a point in each, from the global RNG;
+    here every update of grid ``i`` at step ``s`` draws from that RNG seeded with
+    ``(seeds[i], s)`` and restored afterwards, so a NeRF's grids (hence its samples and its fit) are
+    the same in every run and chunking, and the caller's RNG stream is left alone. ``seeds``
+    default to ``0..n-1``.
+    """
+
+    def __init__(self, arch: NerfArch, n: int, cfg: "RenderConfig", device: torch.device,
+                 seeds: Sequence[int] | None = None):
         self.arch, self.cfg = arch, cfg
         self.step_size = cfg.step_size(arch)
+        self.seeds = list(range(n)) if seeds is None else [int(x) for x in seeds]
+        if len(self.seeds) != n:
+            raise ValueError(f"OccGrids: {n} grids but {len(self.seeds)} seeds")
         self.estimators = [nerfacc.OccGridEstimator(roi_aabb=list(arch.aabb), resolution=cfg.occ_resolution)
                            .to(device) for _ in range(n)]
 
@@ -140,8 +161,22 @@ class OccGrids:
         """The grids of some NeRFs of the batch (shared, not copied)."""
         sub = OccGrids.__new__(OccGrids)
         sub.arch, sub.cfg, sub.step_size = self.arch, self.cfg, self.step_size
+        sub.seeds = [self.seeds[i] for i in index]
         sub.estimators = [self.estimators[i] for i in index]
         return sub
+
+    @contextmanager
+    def _seeded(self, i: int, step: int):
+        """The global RNGs of the CPU and of the grids' device seeded for grid ``i`` at ``step``;
+        their states are restored on exit."""
+        dev = self.estimators[i].binaries.device
+        seed = _derive(self.seeds[i], step)
+        with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+            torch.default_generator.manual_seed(seed)
+            if dev.type == "cuda":
+                with torch.cuda.device(dev):
+                    torch.cuda.manual_seed(seed)
+            yield
 
     @property
     def binaries(self) -> torch.Tensor:
@@ -155,21 +190,26 @@ class OccGrids:
 
     @torch.no_grad()
     def update(self, step: int, theta: torch.Tensor) -> None:
-        """EMA update of every grid from its NeRF's density (call once per fitting step)."""
+        """EMA update of every grid from its NeRF's density (call once per fitting step; the grids
+        change every ``occ_update_every`` steps)."""
+        if step % self.cfg.occ_update_every:
+            return
         for i, est in enumerate(self.estimators):
             est.train()
-            est.update_every_n_steps(step=step, occ_eval_fn=self._density_fn(theta[i:i + 1].detach()),
-                                     occ_thre=self.cfg.occ_threshold, ema_decay=self.cfg.occ_ema_decay,
-                                     warmup_steps=self.cfg.occ_warmup_steps, n=self.cfg.occ_update_every)
+            with self._seeded(i, step):
+                est.update_every_n_steps(step=step, occ_eval_fn=self._density_fn(theta[i:i + 1].detach()),
+                                         occ_thre=self.cfg.occ_threshold, ema_decay=self.cfg.occ_ema_decay,
+                                         warmup_steps=self.cfg.occ_warmup_steps, n=self.cfg.occ_update_every)
 
     @torch.no_grad()
     def refresh(self, theta: torch.Tensor, rounds: int = 2) -> None:
         """Build the grids from scratch for fitted NeRFs (evaluation without a fitting run)."""
         for i, est in enumerate(self.estimators):
             for r in range(rounds):  # step < warmup: every cell is evaluated
-                est._update(step=r, occ_eval_fn=self._density_fn(theta[i:i + 1].detach()),
-                            occ_thre=self.cfg.occ_threshold, ema_decay=self.cfg.occ_ema_decay,
-                            warmup_steps=rounds + 1)
+                with self._seeded(i, r):
+                    est._update(step=r, occ_eval_fn=self._density_fn(theta[i:i + 1].detach()),
+                                occ_thre=self.cfg.occ_threshold, ema_decay=self.cfg.occ_ema_decay,
+                                warmup_steps=rounds + 1)
 
     def _alpha_threshold(self, i: int) -> float:
         # nerfacc caps the opacity threshold at the grid's mean occupancy
@@ -189,7 +229,7 @@ class OccGrids:
             near = near + jitter.to(near) * step
         far = torch.full_like(near, float(self.cfg.far))
         if reference is None:
-            reference = origins.device.type != "cuda"
+            reference = not nerfacc_kernels(origins.device)
         if not reference:
             return self._sample_nerfacc(theta, origins, dirs, near)
         ray_idx, ts, te = march_reference(self.binaries, self.arch.aabb, origins, dirs, near, far, step)

@@ -33,6 +33,7 @@ import nerfacc
 import torch
 
 from .arch import NerfArch, radiance
+from . import occgrid
 from .occgrid import OccGrids, packed_layout, packed_radiance
 from .rays import camera_rays, ray_bounds
 
@@ -166,7 +167,7 @@ def _render_occgrid(arch: NerfArch, theta: torch.Tensor, origins: torch.Tensor, 
     ray_idx, ts, te = grids.sample(theta, origins, dirs, jitter)
     x = origins.reshape(-1, 3)[ray_idx] + dirs.reshape(-1, 3)[ray_idx] * (0.5 * (ts + te)).unsqueeze(-1)
     rgb, sigma = packed_radiance(arch, theta, x, ray_idx // r)                 # one batched forward, padded
-    if origins.device.type == "cuda" and cfg.compositor == "nerfacc":
+    if occgrid.nerfacc_kernels(origins.device) and cfg.compositor == "nerfacc":
         color, opacity, depth, _ = nerfacc.rendering(ts, te, ray_indices=ray_idx, n_rays=n * r,
                                                      rgb_sigma_fn=lambda *_: (rgb, sigma))
         out = RenderOutput(color, opacity.squeeze(-1), depth.squeeze(-1))

@@ -160,6 +160,26 @@ def test_early_stop_drops_occluded_samples_only():
     assert torch.allclose(out_a.color, out_b.color, atol=2e-2) and torch.allclose(out_a.opacity, out_b.opacity, atol=2e-2)
 
 
+def test_grid_updates_draw_from_their_own_seeds():
+    """nerfacc's update draws cells from the global RNG: each grid's draws are seeded by its own seed
+    and the step, so grids do not depend on the RNG state, the chunk, or each other."""
+    arch, theta, _, _ = _scene()
+    cfg = RenderConfig(estimator="occgrid", occ_resolution=16, occ_warmup_steps=2, occ_update_every=1)
+
+    def run(seeds, index, rng_seed):
+        torch.manual_seed(rng_seed)
+        grids = OccGrids(arch, len(index), cfg, torch.device("cpu"), seeds=seeds)
+        state = torch.get_rng_state()
+        for step in range(5):
+            grids.update(step, theta[index])
+        assert torch.equal(torch.get_rng_state(), state)                 # the caller's stream is untouched
+        return grids.estimators[-1].occs.clone()
+    a = run([7, 11], [0, 1], rng_seed=0)
+    assert torch.equal(a, run([7, 11], [0, 1], rng_seed=123))
+    assert torch.equal(a, run([11], [1], rng_seed=5))                     # NeRF 1 alone, same seed
+    assert not torch.equal(a, run([7, 12], [0, 1], rng_seed=0))
+
+
 def test_stratified_sampling_is_the_callers_jitter():
     arch, theta, o, d = _scene()
     cfg = RenderConfig(estimator="occgrid", occ_resolution=8, occ_step_size=0.05, occ_threshold=0.0, early_stop_eps=0.0)
@@ -176,9 +196,11 @@ def test_stratified_sampling_is_the_callers_jitter():
     assert torch.allclose(k, k.round(), atol=1e-3)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="nerfacc's OccGridEstimator ray marching needs CUDA")
-def test_nerfacc_kernel_marches_like_the_reference_on_cuda():
-    dev = torch.device("cuda")
+def test_nerfacc_sampling_marches_like_the_reference(kernel_device):
+    """:meth:`nerfacc.OccGridEstimator.sampling` (its kernel on CUDA, or the kernel's port on the CPU,
+    :mod:`_nerfacc_cpu`) and the vectorised reference march give the same packed samples, with and
+    without the transmittance/opacity culling."""
+    dev = kernel_device
     arch, theta, o, d = _scene()
     theta, o, d = theta.to(dev), o.to(dev), d.to(dev)
     for eps, alpha in [(0.0, 0.0), (1e-4, 0.01)]:
@@ -186,14 +208,43 @@ def test_nerfacc_kernel_marches_like_the_reference_on_cuda():
                            occ_threshold=0.01, early_stop_eps=eps, alpha_threshold=alpha)
         grids = OccGrids(arch, 2, cfg, dev)
         grids.refresh(theta)
-        jitter = torch.rand(2, o.shape[1], device=dev)
-        k_ri, k_ts, _ = grids.sample(theta, o, d, jitter, reference=False)
+        assert 0.0 < float(grids.binaries.float().mean()) < 1.0
+        jitter = torch.rand(2, o.shape[1], generator=torch.Generator().manual_seed(0)).to(dev)
+        k_ri, k_ts, k_te = grids.sample(theta, o, d, jitter)                 # default: the nerfacc path
         r_ri, r_ts, _ = grids.sample(theta, o, d, jitter, reference=True)
+        assert k_ri.dtype == torch.long and k_ts.device.type == dev.type and k_ri.shape[0] > 1000
+        assert torch.all(k_ri[1:] >= k_ri[:-1])
         # the kernel accumulates the step in float32: a sample on a cell border may flip
         assert abs(k_ri.shape[0] - r_ri.shape[0]) <= max(3, 0.005 * r_ri.shape[0]), (k_ri.shape, r_ri.shape)
         kc = torch.bincount(k_ri, minlength=2 * o.shape[1])
         rc = torch.bincount(r_ri, minlength=2 * o.shape[1])
         assert int((kc - rc).abs().max()) <= 2
-        same = torch.equal(kc, rc)
-        if same:
+        if torch.equal(kc, rc):
             assert torch.allclose(k_ts, r_ts, atol=1e-4)
+        assert torch.allclose(k_te - k_ts, torch.full_like(k_ts, cfg.occ_step_size), atol=1e-5)
+
+
+def test_nerfacc_traversal_of_random_grids_matches_the_reference(kernel_device):
+    """nerfacc's ``traverse_grids`` against :func:`march_reference` ray by ray, on random grids with
+    rays starting inside and outside the box, missing it, pointing away, and cut by near/far planes."""
+    import nerfacc.grid
+
+    dev = kernel_device
+    g = torch.Generator().manual_seed(5)
+    binaries = (torch.rand(1, 12, 12, 12, generator=g) > 0.7).to(dev)
+    o, d = (x.float().to(dev) for x in _rays(1, 160, seed=4))
+    near = (torch.rand(1, 160, generator=g) * 0.3).to(dev)
+    near[:, 5] = 3.5
+    far = torch.full_like(near, 1e3)
+    far[:, 7] = 2.0
+    step = 0.013
+    intervals, samples, _ = nerfacc.grid.traverse_grids(o[0], d[0], binaries, torch.tensor([AABB], device=dev),
+                                                        near_planes=near[0], far_planes=far[0], step_size=step)
+    k_ts, k_te = intervals.vals[intervals.is_left], intervals.vals[intervals.is_right]
+    k_ri = samples.ray_indices.long()
+    assert torch.allclose(samples.vals, 0.5 * (k_ts + k_te), atol=1e-5)
+    r_ri, r_ts, _ = march_reference(binaries, AABB, o, d, near, far, step)
+    kc, rc = torch.bincount(k_ri, minlength=160), torch.bincount(r_ri, minlength=160)
+    assert int(rc.sum()) > 2000 and int((rc == 0).sum()) > 10                # samples, and rays with none
+    assert int((kc - rc).abs().max()) <= 1 and int((kc != rc).sum()) <= 3, (kc - rc).nonzero().tolist()
+    assert torch.allclose(k_ts[(kc == rc)[k_ri]], r_ts[(kc == rc)[r_ri]], atol=1e-4)

@@ -149,30 +149,35 @@ def test_packed_compositing_equals_the_dense_reference():
     assert torch.allclose(g1, g2, atol=1e-12) and float(g1[~keep].abs().sum()) == 0.0
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="nerfacc's packed rendering needs CUDA")
-def test_nerfacc_packed_rendering_equals_the_packed_reference_on_cuda():
-    rgbs, sigmas, ts, te = [x.float().cuda() for x in _random_samples((6, 10), seed=2)]
-    keep = torch.rand(6, 10, generator=torch.Generator().manual_seed(1)).cuda() > 0.4
-    ri = torch.arange(6, device="cuda").unsqueeze(1).expand(6, 10)[keep]
-    ref, w = composite_packed_reference(rgbs[keep], sigmas[keep], ts[keep], te[keep], ri, 6)
+def test_nerfacc_packed_rendering_equals_the_packed_reference(kernel_device):
+    """nerfacc's packed ``rendering(ray_indices=...)`` (its scans on CUDA, or emulated on the CPU)
+    against :func:`composite_packed_reference`: outputs, weights and gradients."""
+    dev = kernel_device
+    rgbs, sigmas, ts, te = [x.float().to(dev) for x in _random_samples((6, 10), seed=2)]
+    keep = (torch.rand(6, 10, generator=torch.Generator().manual_seed(1)) > 0.4).to(dev)
+    keep[3] = False                                                  # a ray without samples
+    ri = torch.arange(6, device=dev).unsqueeze(1).expand(6, 10)[keep]
+    rg, sg = rgbs[keep].requires_grad_(True), sigmas[keep].requires_grad_(True)
+    ref, w = composite_packed_reference(rg, sg, ts[keep], te[keep], ri, 6)
     color, opacity, depth, extras = nerfacc.rendering(ts[keep], te[keep], ray_indices=ri, n_rays=6,
-                                                      rgb_sigma_fn=lambda *_: (rgbs[keep], sigmas[keep]))
+                                                      rgb_sigma_fn=lambda *_: (rg, sg))
+    assert color.shape == (6, 3) and opacity.shape == (6, 1) and depth.shape == (6, 1)
     assert torch.allclose(color, ref.color, atol=1e-5) and torch.allclose(opacity[:, 0], ref.opacity, atol=1e-5)
     assert torch.allclose(extras["weights"], w, atol=1e-5)
+    assert float(opacity[3].detach()) == 0.0
+    for a, b in zip(torch.autograd.grad((color * torch.arange(1.0, 4.0, device=dev)).sum(), (rg, sg)),
+                    torch.autograd.grad((ref.color * torch.arange(1.0, 4.0, device=dev)).sum(), (rg, sg))):
+        assert torch.allclose(a, b, atol=1e-4)
 
 
-@pytest.mark.parametrize("device", [
-    "cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(),
-                                                         reason="nerfacc's OccGridEstimator ray marching needs CUDA"))])
-def test_occgrid_path_agrees_with_the_batched_path(device):
-    dev = torch.device(device)
+def _occgrid_path_agrees_with_the_batched_path(dev: torch.device, estimator: str):
     arch = NerfArch(num_freqs=3, hidden=16, density_shift=-2.0)
     theta = init_nerf_batch(arch, 2, seed=0, mode="random").to(dev)
     c2w = sphere_poses(2, 3.0).to(dev)
     o, d = camera_rays(c2w, 12.0, 8, 8)
     o, d = o.reshape(2, -1, 3), d.reshape(2, -1, 3)
     cfg = RenderConfig(occ_resolution=32, occ_step_size=2 * math.sqrt(3) / 1024, occ_threshold=0.0, alpha_threshold=0.0,
-                       early_stop_eps=0.0, samples_per_ray=1024, estimator="occgrid" if device == "cpu" else "auto")
+                       early_stop_eps=0.0, samples_per_ray=1024, estimator=estimator)
     grids = OccGrids(arch, 2, cfg, dev)
     grids.refresh(theta)
     assert use_occgrid(cfg, dev)
@@ -189,3 +194,14 @@ def test_occgrid_path_agrees_with_the_batched_path(device):
                                             background=bg).color.sum(), theta)[0]
     assert torch.isfinite(g).all() and float(g.abs().sum()) > 0
     assert float(torch.nn.functional.cosine_similarity(g, g_ref, dim=-1).min()) > 0.99
+
+
+def test_occgrid_path_agrees_with_the_batched_path():
+    """The occupancy-grid path with the pure-PyTorch references (``occgrid`` on the CPU)."""
+    _occgrid_path_agrees_with_the_batched_path(torch.device("cpu"), "occgrid")
+
+
+def test_occgrid_path_through_nerfacc_agrees_with_the_batched_path(kernel_device):
+    """The same through nerfacc (``auto``: its sampling and packed rendering; kernels on CUDA or
+    emulated on the CPU)."""
+    _occgrid_path_agrees_with_the_batched_path(kernel_device, "auto" if kernel_device.type == "cuda" else "occgrid")
