@@ -3,16 +3,15 @@ render-then-classify CNN baselines on 1 and 9 views rendered from the NeRFs, and
 table (Table VII): encoding, rendering, classification and total per NeRF."""
 from __future__ import annotations
 
-import pandas as pd
 import torch
 from _common import ROOT, parser, params, run
 
 from nf2vec_core.config import load_section
 from nf2vec_core.nerf.dataset import NerfDataParams, NerfDataset, load_view_sets
-from nf2vec_core.nerf.nf2vec import load_checkpoint, nerf_rows
+from nf2vec_core.nerf.nf2vec import load_checkpoint
 from nf2vec_core.nerf.render import RenderConfig
-from nf2vec_core.nerf.tasks import (BaselineParams, baseline_pose_indices, predict, render_nerf_views,
-                                    render_then_classify, time_ms)
+from nf2vec_core.nerf.tasks import (BaselineParams, baseline_pose_indices, inference_times, render_nerf_views,
+                                    render_then_classify)
 from nf2vec_core.runtime import hardware_summary
 from nf2vec_core.store.embeddings import read_embeddings, split_arrays
 from nf2vec_core.store.io import write_csv, write_json
@@ -57,24 +56,9 @@ def main() -> None:
 
     # inference time per NeRF (one NeRF at a time, as a user would query it)
     arch, encoder, _, _ = load_checkpoint(torch.load(ROOT / "models" / "nerf" / "nf2vec.pt", weights_only=False))
-    one = theta[ds.split_rows("test")[:1]]
-    model.eval()
-    torch.set_grad_enabled(False)
-    e = encoder(nerf_rows(arch, one))
-    rows = []
-    enc_ms = time_ms(lambda: encoder(nerf_rows(arch, one)))
-    cls_ms = time_ms(lambda: model(e))
-    rows.append({"method": "nf2vec", "views": 0, "encoding_ms": enc_ms, "rendering_ms": 0.0,
-                 "classification_ms": cls_ms})
-    for name, k in (("single_view", 1), ("multi_view", poses.shape[0])):
-        rend_ms = time_ms(lambda: render_nerf_views(arch, one, poses[:k], ref.focal, ref.height, ref.width, render),
-                          repeats=3, warmup=1)
-        img = views["test"][:1, :k].reshape(-1, *views["test"].shape[2:])
-        c_ms = time_ms(lambda: predict(cnns[name], img))
-        rows.append({"method": f"render-then-classify CNN ({name.replace('_', '-')})", "views": k, "encoding_ms": 0.0,
-                     "rendering_ms": rend_ms, "classification_ms": c_ms})
-    table = pd.DataFrame(rows)
-    table["total_ms"] = table[["encoding_ms", "rendering_ms", "classification_ms"]].sum(1)
+    test_rows = ds.split_rows("test")
+    table = inference_times(arch, encoder, model, cnns, theta[test_rows[:1]], views["test"][0], poses, ref.focal,
+                            ref.height, ref.width, render)
     write_csv(ROOT / "plots" / "nerf_timing.csv", table)
     out["timing_ms"] = {r.method: round(r.total_ms, 3) for r in table.itertuples()}
     out["speedup_vs_multi_view"] = float(table.total_ms.iloc[2] / table.total_ms.iloc[0])

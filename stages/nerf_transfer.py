@@ -8,9 +8,9 @@ from _common import ROOT, parser, params, run
 
 from nf2vec_core.config import load_section
 from nf2vec_core.errors import BadInputError
-from nf2vec_core.metrics.image import psnr
 from nf2vec_core.nerf.dataset import NerfDataParams, load_view_sets
-from nf2vec_core.nerf.nf2vec import load_checkpoint, render_embeddings
+from nf2vec_core.nerf.figures import transfer_panels
+from nf2vec_core.nerf.nf2vec import load_checkpoint
 from nf2vec_core.nerf.render import RenderConfig
 from nf2vec_core.nerf.tasks import TransferParams, train_transfer
 from nf2vec_core.store.embeddings import read_embeddings
@@ -41,16 +41,8 @@ def main() -> None:
     own = dst[sel["test"]]
     vs = load_view_sets(ROOT / "data" / "views" / data.from_dataset, test_ids, "val")
     render = RenderConfig(samples_per_ray=64, estimator="batched")
-    p_map, p_own, imgs, titles = [], [], [], []
-    for j, v in enumerate(vs):
-        both = render_embeddings(decoder, torch.stack([mapped[j], own[j]]), v.c2w.unsqueeze(0).expand(2, -1, -1, -1),
-                                 v.focal, v.height, v.width, render).clamp(0, 1)
-        p_map.append(float(psnr(both[0], v.rgb).mean()))
-        p_own.append(float(psnr(both[1], v.rgb).mean()))
-        if j < 4:
-            imgs += [v.rgb[0], both[1, 0], both[0, 0]]
-            titles += [f"ground truth {test_ids[j]}", "decoded NeRF embedding", "transferred from shape NF"]
-    plot_image_grid(imgs, titles, ROOT / "plots" / "nerf_transfer.png", ncols=3)
+    p_map, p_own, panels = transfer_panels(decoder, mapped, own, vs, test_ids, render)
+    plot_image_grid(panels.images, panels.titles, ROOT / "plots" / "nerf_transfer.png", ncols=3)
     l2 = (mapped - own).pow(2).sum(-1)
     # nearest-neighbour check: is the mapped embedding closest to its own object's NeRF embedding?
     hit = (torch.cdist(mapped, own).argmin(1) == torch.arange(len(own))).float().mean()

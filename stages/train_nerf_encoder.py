@@ -10,14 +10,11 @@ from _common import ROOT, parser, params, run
 from nf2vec_core.config import load_section
 from nf2vec_core.decoders.implicit import ImplicitDecoderConfig
 from nf2vec_core.fitting.run import pick_device
-from nf2vec_core.metrics.image import psnr
 from nf2vec_core.nerf.dataset import NerfDataParams, NerfDataset, load_view_sets, scene_batch
-from nf2vec_core.nerf.nf2vec import (NerfEncoderParams, checkpoint_dict, embed_nerfs, render_embeddings,
-                                     train_nerf_nf2vec)
+from nf2vec_core.nerf.figures import decoded_vs_input, interpolation_panels
+from nf2vec_core.nerf.nf2vec import NerfEncoderParams, checkpoint_dict, embed_nerfs, train_nerf_nf2vec
 from nf2vec_core.nerf.render import RenderConfig
-from nf2vec_core.nerf.tasks import render_nerf_views
 from nf2vec_core.store.embeddings import write_embeddings
-from nf2vec_core.tasks.reconstruction import spread
 from nf2vec_core.store.io import atomic_path, write_csv, write_json
 from nf2vec_core.viz.figures import plot_image_grid
 
@@ -51,41 +48,16 @@ def main() -> None:
     test = rows["test"]
     vs = load_view_sets(views_dir, [ids[i] for i in test], "val")
     render = RenderConfig(samples_per_ray=64, estimator="batched")
-    shown_rows = set(spread(list(range(len(test))), 4))
-    dec_psnr, nerf_psnr, blank_psnr, imgs, titles = [], [], [], [], []
-    for j, i in enumerate(test):
-        v = vs[j]
-        dec = render_embeddings(res.decoder, emb[i:i + 1], v.c2w.unsqueeze(0), v.focal, v.height, v.width, render)[0]
-        ner = render_nerf_views(ds.arch, theta[i:i + 1], v.c2w, v.focal, v.height, v.width, render)[0]
-        dec_psnr.append(float(psnr(dec.clamp(0, 1), v.rgb).mean()))
-        nerf_psnr.append(float(psnr(ner, v.rgb).mean()))
-        blank_psnr.append(float(psnr(torch.ones_like(v.rgb), v.rgb).mean()))   # the trivial render: background only
-        if j in shown_rows:
-            for k in sorted({0, v.n_views // 2}):                # two held-out views per object
-                imgs += [v.rgb[k], ner[k], dec[k].clamp(0, 1)]
-                titles += [f"{ids[i]}, view {k}", "input NeRF", "nf2vec decoder"]
-    plot_image_grid(imgs, titles, ROOT / "plots" / "nerf_reconstruct.png", ncols=6)
-
+    scores, panels = decoded_vs_input(res.decoder, ds.arch, emb[test], theta[test], vs, [ids[i] for i in test], render)
+    plot_image_grid(panels.images, panels.titles, ROOT / "plots" / "nerf_reconstruct.png", ncols=6)
     # latent vs weight interpolation between two test NeRFs of different classes, from 3 views (Figs. 7-8)
     cls = ds.index["class_id"].to_numpy()
     a = test[0]
     b = next((i for i in test if cls[i] != cls[a]), test[-1])
-    steps = 5
-    al = torch.linspace(0, 1, steps).unsqueeze(1)
-    v = vs[0]
-    poses = v.c2w[:3]
-    lat = render_embeddings(res.decoder, (1 - al) * emb[a] + al * emb[b], poses.unsqueeze(0).expand(steps, -1, -1, -1),
-                            v.focal, v.height, v.width, render).clamp(0, 1)          # [steps, 3, H, W, 3]
-    wts = render_nerf_views(ds.arch, (1 - al) * theta[a] + al * theta[b], poses, v.focal, v.height, v.width, render)
-    imgs, titles = [], []
-    for k in range(poses.shape[0]):
-        imgs += [*lat[:, k], *wts[:, k]]
-        titles += ([f"nf2vec latent, t={t:.2f}, view {k}" for t in al[:, 0].tolist()]
-                   + [f"NeRF weights, t={t:.2f}, view {k}" for t in al[:, 0].tolist()])
-    plot_image_grid(imgs, titles, ROOT / "plots" / "nerf_interpolation.png", ncols=steps)
+    panels = interpolation_panels(res.decoder, ds.arch, emb[[a, b]], theta[[a, b]], vs[0], render, steps=5, n_views=3)
+    plot_image_grid(panels.images, panels.titles, ROOT / "plots" / "nerf_interpolation.png", ncols=5)
     metrics = {"best_epoch": res.best_epoch, "best_val_render_loss": res.best_val_loss, "seconds": round(res.seconds, 1),
-               "n_train": len(rows["train"]), "test_decoded_psnr": sum(dec_psnr) / len(dec_psnr),
-               "test_nerf_psnr": sum(nerf_psnr) / len(nerf_psnr), "test_blank_psnr": sum(blank_psnr) / len(blank_psnr)}
+               "n_train": len(rows["train"]), **scores.means()}
     write_json(ROOT / "metrics" / "nerf_train.json", metrics)
     print(metrics)
 

@@ -11,4 +11,8 @@ Modules (one topic each):
 * :mod:`.occgrid` -- occupancy grids per NeRF and ray marching (nerfacc's CUDA kernel; a
   pure-PyTorch reference march that also runs on CPU).
 * :mod:`.fit` -- batched NeRF fitting (L1, foreground/background weights, Adam) and PSNR.
+* :mod:`.dataset` -- the embedded multi-view dataset on disk and the NeRF neural-dataset store.
+* :mod:`.nf2vec` -- nf2vec on NeRFs: encoder rows, the radiance decoder, render-loss training.
+* :mod:`.tasks` -- render-then-classify baselines, the inference-time table, the transfer MLP.
+* :mod:`.figures` -- decoded embeddings against their inputs: Figs. 5, 7-8 and 21, with PSNRs.
 """

@@ -78,17 +78,17 @@ class NerfEncoderParams:
     hidden: tuple[int, ...] = (256, 256, 512, 512)
     embed_dim: int = 512
     row_positions: bool = True
-    lr: float = 1e-3
+    lr: float = 3e-3
     weight_decay: float = 1e-2
-    epochs: int = 60
-    batch_size: int = 16
+    epochs: int = 120
+    batch_size: int = 4
     rays_per_item: int = 128
     samples_per_ray: int = 24
     fg_weight: float = 0.8
     bg_weight: float = 0.2
     grad_clip: float = 1.0             # max gradient norm (0 = off)
     density_bias: float = -4.0         # initial raw density of the decoder (before the NeRF's density_shift)
-    fg_fraction: float = 0.5           # share of each item's training rays drawn on foreground pixels
+    fg_fraction: float = 0.0           # share of each item's training rays drawn on foreground pixels
     distill: float = 0.0               # weight of the per-sample distillation of the input NeRF (0 = off)
     seed: int = 0
 

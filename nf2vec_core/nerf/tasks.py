@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 from tqdm import tqdm
 
 from .arch import NerfArch
+from .nf2vec import nerf_rows
 from .render import RenderConfig, render_images
 
 
@@ -146,6 +148,29 @@ def time_ms(fn: Callable[[], object], repeats: int = 10, warmup: int = 2) -> flo
     return 1000.0 * float(np.median(ts))
 
 
+@torch.no_grad()
+def inference_times(arch: NerfArch, encoder: nn.Module, classifier: nn.Module, cnns: dict[str, nn.Module],
+                    theta: torch.Tensor, views: torch.Tensor, poses: torch.Tensor, focal: float, height: int,
+                    width: int, render: RenderConfig) -> pd.DataFrame:
+    """Paper 000 Table VII for one NeRF ``theta [1, P]``, queried alone as a user would: nf2vec
+    (encode the weights, classify the embedding) against rendering ``V`` views at ``poses [V, 4, 4]``
+    and classifying them with the ``single_view`` (first pose) and ``multi_view`` (all poses) CNNs;
+    ``views [V, H, W, 3]`` are that NeRF's renders. Median wall times in ms, one row per method."""
+    classifier.eval()
+    e = encoder(nerf_rows(arch, theta))
+    rows = [{"method": "nf2vec", "views": 0, "encoding_ms": time_ms(lambda: encoder(nerf_rows(arch, theta))),
+             "rendering_ms": 0.0, "classification_ms": time_ms(lambda: classifier(e))}]
+    for name, k in (("single_view", 1), ("multi_view", poses.shape[0])):
+        rend_ms = time_ms(lambda: render_nerf_views(arch, theta, poses[:k], focal, height, width, render),
+                          repeats=3, warmup=1)
+        c_ms = time_ms(lambda: predict(cnns[name], views[:k]))
+        rows.append({"method": f"render-then-classify CNN ({name.replace('_', '-')})", "views": k, "encoding_ms": 0.0,
+                     "rendering_ms": rend_ms, "classification_ms": c_ms})
+    table = pd.DataFrame(rows)
+    table["total_ms"] = table[["encoding_ms", "rendering_ms", "classification_ms"]].sum(axis=1)
+    return table
+
+
 # ---------------------------------------------------------------------------- transfer
 @dataclass(frozen=True)
 class TransferParams:
@@ -193,4 +218,4 @@ def train_transfer(src: torch.Tensor, dst: torch.Tensor, val_src: torch.Tensor, 
 
 
 __all__ = ["BaselineParams", "baseline_pose_indices", "render_nerf_views", "SmallCNN", "train_cnn", "predict",
-           "majority_vote", "render_then_classify", "time_ms", "TransferParams", "transfer_net", "train_transfer"]
+           "majority_vote", "render_then_classify", "time_ms", "inference_times", "TransferParams", "transfer_net", "train_transfer"]

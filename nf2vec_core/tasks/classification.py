@@ -210,7 +210,8 @@ def classification_metrics(pred: ArrayLike, y: ArrayLike, num_classes: int,
     """Accuracy, per-class accuracy and confusion matrix of integer predictions.
 
     Returns ``dict(accuracy: float, per_class_accuracy: {name: acc}, confusion: int64 [C, C])``
-    (rows true, columns predicted); a class absent from ``y`` has per-class accuracy ``nan``.
+    (rows true, columns predicted); a class absent from ``y`` has per-class accuracy ``None``
+    (``null`` in the metrics JSON, which has no NaN).
     """
     pred_np = np.asarray(pred.cpu() if isinstance(pred, torch.Tensor) else pred).astype(np.int64).reshape(-1)
     y_np = np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y).astype(np.int64).reshape(-1)
@@ -222,11 +223,10 @@ def classification_metrics(pred: ArrayLike, y: ArrayLike, num_classes: int,
     conf = np.bincount(y_np * num_classes + pred_np, minlength=num_classes * num_classes)
     conf = conf.reshape(num_classes, num_classes).astype(np.int64)
     support = conf.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        per_class = np.where(support > 0, np.diag(conf) / np.maximum(support, 1), np.nan)
+    per_class = np.diag(conf) / np.maximum(support, 1)
     return {
         "accuracy": float((pred_np == y_np).mean()),
-        "per_class_accuracy": {n: float(a) for n, a in zip(names, per_class)},
+        "per_class_accuracy": {n: float(a) if k > 0 else None for n, a, k in zip(names, per_class, support)},
         "confusion": conf,
     }
 

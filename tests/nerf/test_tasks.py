@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from nf2vec_core.nerf.tasks import (BaselineParams, SmallCNN, TransferParams, baseline_pose_indices, majority_vote,
-                                    render_then_classify, time_ms, train_transfer)
+                                    inference_times, render_then_classify, time_ms, train_transfer)
 
 
 def test_pose_indices_spread_and_start_at_zero():
@@ -41,3 +41,26 @@ def test_transfer_learns_a_linear_map():
     net, hist = train_transfer(src[:48], src[:48] @ w, src[48:], src[48:] @ w,
                                TransferParams(hidden=(32,), epochs=200, lr=1e-2), progress=False)
     assert hist["val_loss"][-1] < 0.2 * hist["val_loss"][0]
+
+
+def test_inference_times_table_has_the_three_methods_and_their_totals():
+    from nf2vec_core.decoders.implicit import ImplicitDecoderConfig
+    from nf2vec_core.nerf.arch import NerfArch, init_nerf_batch
+    from nf2vec_core.nerf.nf2vec import NerfEncoderParams, build_nerf_models
+    from nf2vec_core.nerf.rays import sphere_poses
+    from nf2vec_core.nerf.render import RenderConfig
+
+    arch = NerfArch(num_freqs=2, hidden=8)
+    theta = init_nerf_batch(arch, 1, seed=0)
+    encoder, _ = build_nerf_models(arch, NerfEncoderParams(hidden=(16,), embed_dim=8), ImplicitDecoderConfig(hidden=8))
+    encoder.eval()
+    classifier = torch.nn.Linear(8, 3)
+    cnns = {"single_view": SmallCNN(3, (4,)), "multi_view": SmallCNN(3, (4,))}
+    poses = sphere_poses(3, 3.0)
+    views = torch.rand(3, 8, 8, 3)
+    table = inference_times(arch, encoder, classifier, cnns, theta, views, poses, 10.0, 8, 8,
+                            RenderConfig(samples_per_ray=8, estimator="batched"))
+    assert table["method"].tolist()[0] == "nf2vec" and table["views"].tolist() == [0, 1, 3]
+    assert (table["rendering_ms"].iloc[1:] > 0).all() and float(table["rendering_ms"].iloc[0]) == 0.0
+    parts = table[["encoding_ms", "rendering_ms", "classification_ms"]].sum(axis=1)
+    assert torch.allclose(torch.tensor(table["total_ms"].to_numpy()), torch.tensor(parts.to_numpy()))
