@@ -85,7 +85,7 @@ class ClassificationRun:
     """Outcome of :func:`fit_and_evaluate`: test metrics, training history and the model."""
 
     accuracy: float
-    per_class_accuracy: dict[str, float | None]
+    per_class_accuracy: dict[str, float]
     confusion: np.ndarray
     predictions: np.ndarray
     history: dict[str, list[float]]
