@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from nf2vec_core.config import load_section, read_params
@@ -5,7 +7,7 @@ from nf2vec_core.data.prepare import DatasetParams
 from nf2vec_core.errors import ConfigError
 from nf2vec_core.fitting.run import FitParams, NFParams
 
-from conftest import REPO_ROOT
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_default_params_load():
