@@ -33,7 +33,7 @@ repro-arena: env
 
 # NeRFs as data (paper 000 §VI: multi-view renders, NeRF fitting, nf2vec on NeRFs, baselines, transfer)
 repro-nerf: env
-	$(VENV)/bin/dvc repro nerf_tasks nerf_transfer
+	$(VENV)/bin/dvc repro nerf_tasks nerf_transfer nerf_generate
 
 repro-all: env
 	$(VENV)/bin/dvc repro

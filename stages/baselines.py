@@ -11,7 +11,7 @@ from nf2vec_core.config import load_section
 from nf2vec_core.fitting.targets import PreparedData
 from nf2vec_core.store.io import write_csv, write_json
 from nf2vec_core.store.neural_dataset import NeuralDataset
-from nf2vec_core.tasks.classification import ClassifierConfig, EmbeddingClassifier
+from nf2vec_core.tasks.classification import load_classifier
 from nf2vec_core.tasks.params import TimingParams
 from nf2vec_core.tasks.pointnet import PointNetConfig, evaluate_pointnet, inference_timing, train_pointnet
 from nf2vec_core.tasks.timing import nf_sampler
@@ -38,10 +38,7 @@ def main() -> None:
 
     # latency: nf2vec encode + classify one NF vs PointNet on N points vs sample-from-NF + PointNet
     encoder, _, _ = load_model(ROOT / "models" / args.dataset / "best.pt")
-    ck = torch.load(ROOT / "models" / args.dataset / "classifier.pt", weights_only=True)
-    clf = EmbeddingClassifier(ck["in_dim"], ck["num_classes"], ClassifierConfig.from_dict(ck["config"]).hidden, 0.0)
-    clf.load_state_dict(ck["state_dict"])
-    clf.eval()
+    clf, _ = load_classifier(ROOT / "models" / args.dataset / "classifier.pt")
     theta = neural.params(split["test"][:1].tolist())
     spec = neural.spec
 

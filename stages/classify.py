@@ -4,13 +4,13 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-import torch
 from _common import ROOT, parser, params, run
 
 from nf2vec_core.config import load_section
 from nf2vec_core.store.embeddings import read_embeddings, split_arrays, view_arrays
-from nf2vec_core.store.io import atomic_path, write_csv, write_json
-from nf2vec_core.tasks.classification import ClassifierConfig, evaluate_classifier, train_classifier, with_views
+from nf2vec_core.store.io import write_csv, write_json
+from nf2vec_core.tasks.classification import (ClassifierConfig, evaluate_classifier, save_classifier, train_classifier,
+                                             with_views)
 from nf2vec_core.viz.figures import plot_confusion
 
 
@@ -28,9 +28,7 @@ def main() -> None:
         vx, vy = with_views(vx, vy, *view_arrays(views, "val"))
     model, history = train_classifier(tx, ty, vx, vy, cfg, num_classes=len(classes))
     res = evaluate_classifier(model, sx, sy, len(classes), class_names=classes)
-    with atomic_path(ROOT / "models" / args.dataset / "classifier.pt") as tmp:
-        torch.save({"state_dict": model.state_dict(), "config": cfg.to_dict(), "in_dim": emb.shape[1],
-                    "num_classes": len(classes)}, tmp)
+    save_classifier(ROOT / "models" / args.dataset / "classifier.pt", model, cfg, classes)
     write_csv(ROOT / "plots" / f"classify_{args.dataset}.csv", pd.DataFrame(history).reset_index(names="epoch"))
     plot_confusion(res["confusion"], classes, ROOT / "plots" / f"confusion_{args.dataset}.png",
                    title=f"nf2vec classification ({args.dataset}, test acc {res['accuracy']:.3f})")

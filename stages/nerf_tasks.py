@@ -8,6 +8,7 @@ from _common import ROOT, parser, params, run
 
 from nf2vec_core.config import load_section
 from nf2vec_core.nerf.dataset import NerfDataParams, NerfDataset, load_view_sets
+from nf2vec_core.nerf.figures import retrieval_panels
 from nf2vec_core.nerf.nf2vec import load_checkpoint
 from nf2vec_core.nerf.render import RenderConfig
 from nf2vec_core.nerf.tasks import (BaselineParams, baseline_pose_indices, inference_times, render_nerf_views,
@@ -15,9 +16,9 @@ from nf2vec_core.nerf.tasks import (BaselineParams, baseline_pose_indices, infer
 from nf2vec_core.runtime import hardware_summary
 from nf2vec_core.store.embeddings import read_embeddings, split_arrays
 from nf2vec_core.store.io import write_csv, write_json
-from nf2vec_core.tasks.classification import ClassifierConfig, evaluate_classifier, train_classifier
+from nf2vec_core.tasks.classification import ClassifierConfig, evaluate_classifier, save_classifier, train_classifier
 from nf2vec_core.tasks.retrieval import retrieval_report
-from nf2vec_core.viz.figures import plot_confusion
+from nf2vec_core.viz.figures import plot_confusion, plot_image_grid
 
 
 def main() -> None:
@@ -34,6 +35,7 @@ def main() -> None:
     (tx, ty), (vx, vy), (sx, sy) = (split_arrays(emb, index, s) for s in ("train", "val", "test"))
     model, _ = train_classifier(tx, ty, vx, vy, cls_cfg, num_classes=len(classes))
     res = evaluate_classifier(model, sx, sy, len(classes), class_names=classes)
+    save_classifier(ROOT / "models" / "nerf" / "classifier.pt", model, cls_cfg, classes)
     plot_confusion(res["confusion"], classes, ROOT / "plots" / "nerf_confusion.png",
                    title=f"nf2vec NeRF classification (test acc {res['accuracy']:.3f})")
     ret = retrieval_report(sx, sy, ks=[k for k in ks if k < len(sy)])
@@ -54,9 +56,16 @@ def main() -> None:
     acc, cnns = render_then_classify(views, labels, len(classes), base)
     out.update(acc)
 
+    # retrieval, qualitative (Fig. 19): test queries and their nearest test NeRFs in embedding space, seen
+    # from the first held-out pose (oblique; the first training pose looks straight down)
+    test_rows = ds.split_rows("test")
+    held_out = load_view_sets(ROOT / "data" / "views" / data.from_dataset, ids[:1], "val")[0]
+    panels = retrieval_panels(ds.arch, theta[test_rows], sx, sy.tolist(), classes, held_out.c2w[0], held_out.focal,
+                              held_out.height, held_out.width, render, queries=4, k=4)
+    plot_image_grid(panels.images, panels.titles, ROOT / "plots" / "nerf_retrieval.png", ncols=5)
+
     # inference time per NeRF (one NeRF at a time, as a user would query it)
     arch, encoder, _, _ = load_checkpoint(torch.load(ROOT / "models" / "nerf" / "nf2vec.pt", weights_only=False))
-    test_rows = ds.split_rows("test")
     table = inference_times(arch, encoder, model, cnns, theta[test_rows[:1]], views["test"][0], poses, ref.focal,
                             ref.height, ref.width, render)
     write_csv(ROOT / "plots" / "nerf_timing.csv", table)

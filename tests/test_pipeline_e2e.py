@@ -74,6 +74,8 @@ TINY = {
     "nerf.baseline": {"views": 2, "channels": [8], "epochs": 1, "batch_size": 8, "samples_per_ray": 8},
     "nerf.transfer.hidden": [16],
     "nerf.transfer.epochs": 3,
+    "nerf.generation": {"noise_dim": 4, "pca_dim": 4, "generator": [16], "critic": [16], "steps": 5, "n_critic": 2,
+                        "draws": 2},
     "arena.datasets": {"digits": {"source": "digits", "field": "pixels", "n_per_class": 12,
                                   "split": {"val": 0.2, "test": 0.3}, "seed": 0}},
     "arena.fit.chunk_size": 64,
@@ -176,7 +178,12 @@ def test_repro_runs_the_nerf_stages(tiny_repo):
     assert tasks["speedup_vs_multi_view"] > 0 and "map@1" in tasks["retrieval"]
     transfer = json.loads((work / "metrics" / "nerf_transfer.json").read_text())
     assert transfer["n_test"] == 10 and transfer["test_mapped_psnr"] > 0
-    for png in ("nerf_reconstruct", "nerf_interpolation", "nerf_confusion", "nerf_transfer"):
+    gen = json.loads((work / "metrics" / "nerf_generation.json").read_text())
+    assert gen["draws"] == 2 and gen["n_test"] == 10 and gen["train_embeddings"]["novelty"] == 0
+    for name in ("latent_gan", "gaussian_per_class"):
+        assert gen[name]["mmd"] > 0 and 0 <= gen[name]["coverage"] <= 1 and 0 <= gen[name]["class_consistency"] <= 1
+    for png in ("nerf_reconstruct", "nerf_interpolation", "nerf_confusion", "nerf_transfer", "nerf_retrieval",
+                "nerf_generation"):
         assert (work / "plots" / f"{png}.png").stat().st_size > 1000
 
 

@@ -1,6 +1,6 @@
-"""Decoded embeddings rendered against what they encode (paper 000 Figs. 5, 7-8, 21): held-out views
-of the input NeRFs vs renders of the nf2vec decoder, latent vs weight interpolation, and shape ->
-NeRF transferred embeddings. Each function renders, scores (PSNR on the held-out views) and returns
+"""Decoded embeddings rendered against what they encode (paper 000 Figs. 5, 7-8, 19-21): held-out
+views of the input NeRFs vs renders of the nf2vec decoder, latent vs weight interpolation, nearest
+neighbours in embedding space, generated embeddings, and shape -> NeRF transferred embeddings. Each function renders, scores (PSNR on the held-out views) and returns
 image panels with titles for :func:`nf2vec_core.viz.figures.plot_image_grid`.
 """
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Sequence
 import torch
 
 from ..metrics.image import psnr
+from ..metrics.retrieval import knn
 from ..tasks.reconstruction import spread
 from .arch import NerfArch
 from .blender import ViewSet
@@ -18,7 +19,8 @@ from .nf2vec import NerfDecoder, render_embeddings
 from .render import RenderConfig
 from .tasks import render_nerf_views
 
-__all__ = ["Panels", "DecodedScores", "decoded_vs_input", "interpolation_panels", "transfer_panels"]
+__all__ = ["Panels", "DecodedScores", "decoded_vs_input", "interpolation_panels", "retrieval_panels",
+           "generation_panels", "transfer_panels"]
 
 
 @dataclass
@@ -85,6 +87,45 @@ def interpolation_panels(decoder: NerfDecoder, arch: NerfArch, emb: torch.Tensor
     for k in range(poses.shape[0]):
         panels.add([*lat[:, k], *wts[:, k]], [f"nf2vec latent, t={t:.2f}, view {k}" for t in ts]
                    + [f"NeRF weights, t={t:.2f}, view {k}" for t in ts])
+    return panels
+
+
+def retrieval_panels(arch: NerfArch, theta: torch.Tensor, emb: torch.Tensor, labels: Sequence[int],
+                     class_names: Sequence[str], c2w: torch.Tensor, focal: float, height: int, width: int,
+                     render: RenderConfig, *, queries: int = 4, k: int = 4) -> Panels:
+    """Fig. 19: ``queries`` NeRFs spread over the list and their ``k`` nearest neighbours by the L2
+    distance of their embeddings ``emb`` (the query itself excluded), each rendered from its NeRF
+    ``theta`` at pose ``c2w [4, 4]``; a row a query, titled with the classes (a neighbour of another
+    class than the query is marked)."""
+    k = min(k, len(emb) - 1)
+    rows = spread(list(range(len(emb))), queries)
+    nn_idx = knn(emb[rows], emb, k + 1)                # the query is its own nearest item (distance 0)
+    panels = Panels()
+    for q, nbrs in zip(rows, nn_idx.tolist()):
+        order = [q] + [j for j in nbrs if j != q][:k]
+        imgs = render_nerf_views(arch, theta[order], c2w.unsqueeze(0), focal, height, width, render)[:, 0]
+        name = class_names[labels[q]]
+        panels.add(list(imgs), [f"query: {name}"] + [
+            f"#{r}: {class_names[labels[j]]}" + ("" if labels[j] == labels[q] else " (other class)")
+            for r, j in enumerate(order[1:], 1)])
+    return panels
+
+
+def generation_panels(decoder: NerfDecoder, samples: torch.Tensor, sample_classes: Sequence[int],
+                      nearest: torch.Tensor, class_names: Sequence[str], c2w: torch.Tensor, focal: float,
+                      height: int, width: int, render: RenderConfig, *, per_class: int = 4) -> Panels:
+    """Fig. 20: generated embeddings ``samples [G, D]`` decoded and rendered at pose ``c2w``, the
+    first ``per_class`` of each class in a row, ended by the decoded *training* embedding nearest to
+    the row's first sample (``nearest [G, D]``, matched to ``samples``): a copy would look the same."""
+    sample_classes = list(sample_classes)
+    panels = Panels()
+    for c in sorted(set(sample_classes)):
+        rows = [i for i, s in enumerate(sample_classes) if s == c][:per_class]
+        emb = torch.cat([samples[rows], nearest[rows[:1]]])
+        imgs = render_embeddings(decoder, emb, c2w.view(1, 1, 4, 4).expand(len(emb), -1, -1, -1), focal, height,
+                                 width, render)[:, 0].clamp(0, 1)
+        panels.add(list(imgs), [f"generated {class_names[c]} {r + 1}" for r in range(len(rows))]
+                   + ["nearest training item"])
     return panels
 
 

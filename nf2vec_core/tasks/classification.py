@@ -29,6 +29,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Literal, Sequence, get_args
 
 import numpy as np
@@ -38,6 +39,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..errors import BadInputError, ConfigError
+from ..store.io import atomic_path
 
 ArrayLike = np.ndarray | torch.Tensor
 SelectRule = Literal["val_accuracy", "val_loss", "last"]
@@ -343,9 +345,32 @@ def with_views(x: ArrayLike, y: ArrayLike, view_x: ArrayLike, view_y: ArrayLike)
     return torch.cat([x, view_x]), torch.cat([y, torch.as_tensor(view_y).long()])
 
 
+def save_classifier(path: str | Path, model: EmbeddingClassifier, cfg: ClassifierConfig,
+                    class_names: Sequence[str]) -> None:
+    """Write a trained classifier (weights, config, sizes, class names) atomically."""
+    with atomic_path(path) as tmp:
+        torch.save({"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "config": cfg.to_dict(),
+                    "in_dim": model.in_dim, "num_classes": model.num_classes, "classes": list(class_names)}, tmp)
+
+
+def load_classifier(path: str | Path) -> tuple[EmbeddingClassifier, list[str]]:
+    """The classifier written by :func:`save_classifier` (eval mode, CPU) and its class names."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInputError(path, "classifier not found: run the stage that trains it first")
+    ck = torch.load(path, weights_only=True, map_location="cpu")
+    missing = {"state_dict", "config", "in_dim", "num_classes"} - set(ck)
+    if missing:
+        raise BadInputError(path, f"not a saved embedding classifier (missing {sorted(missing)})")
+    cfg = ClassifierConfig.from_dict(ck["config"])
+    model = EmbeddingClassifier(ck["in_dim"], ck["num_classes"], cfg.hidden, cfg.dropout)
+    model.load_state_dict(ck["state_dict"])
+    return model.eval(), list(ck.get("classes", [str(c) for c in range(ck["num_classes"])]))
+
+
 __all__ = [
     "ClassifierConfig", "EmbeddingClassifier", "e_stitchup", "soft_cross_entropy", "train_classifier",
     "evaluate_classifier", "classification_metrics", "predict_logits", "resolve_device",
-    "as_label_tensor", "with_views",
+    "as_label_tensor", "with_views", "save_classifier", "load_classifier",
 ]
 

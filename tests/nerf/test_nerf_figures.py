@@ -7,7 +7,8 @@ from nf2vec_core.data.procedural import make_shape
 from nf2vec_core.decoders.implicit import ImplicitDecoderConfig
 from nf2vec_core.metrics.image import psnr
 from nf2vec_core.nerf.arch import NerfArch, init_nerf_batch
-from nf2vec_core.nerf.figures import decoded_vs_input, interpolation_panels, transfer_panels
+from nf2vec_core.nerf.figures import (decoded_vs_input, generation_panels, interpolation_panels, retrieval_panels,
+                                      transfer_panels)
 from nf2vec_core.nerf.nf2vec import NerfEncoderParams, build_nerf_models, render_embeddings
 from nf2vec_core.nerf.render import RenderConfig
 from nf2vec_core.nerf.render_views import ViewRenderConfig, render_shape
@@ -65,3 +66,31 @@ def test_transfer_panels_score_the_mapped_and_the_own_embeddings():
     own = render_embeddings(decoder, emb[2:3], vs[2].c2w.unsqueeze(0), vs[2].focal, 8, 8, RENDER)[0].clamp(0, 1)
     assert abs(p_own[2] - float(psnr(own, vs[2].rgb).mean())) < 1e-5
     assert panels.titles[:3] == ["ground truth a", "decoded NeRF embedding", "transferred from shape NF"]
+
+
+def test_retrieval_panels_show_each_query_then_its_nearest_others():
+    vs, _, _, theta = _setup(5)
+    emb = torch.tensor([[0.0], [1.0], [5.0], [1.5], [9.0]])
+    labels = [0, 0, 1, 1, 1]
+    panels = retrieval_panels(ARCH, theta, emb, labels, ["mug", "table"], vs[0].c2w[0], vs[0].focal, 8, 8, RENDER,
+                              queries=2, k=2)
+    assert len(panels.images) == 2 * 3                       # queries 0 and 4 (spread), two neighbours each
+    assert panels.titles[:3] == ["query: mug", "#1: mug", "#2: table (other class)"]     # 0 -> 1 (mug), 3 (table)
+    assert panels.titles[3:] == ["query: table", "#1: table", "#2: table"]               # 4 -> 2, 3
+    want = render_nerf_views(ARCH, theta[3:4], vs[0].c2w[:1], vs[0].focal, 8, 8, RENDER)[0, 0]
+    assert torch.allclose(panels.images[2], want, atol=1e-5)
+
+
+def test_generation_panels_end_each_class_row_with_the_nearest_training_item():
+    vs, decoder, emb, _ = _setup(5)
+    classes = [1, 0, 1, 1, 0]
+    nearest = emb.flip(0)
+    panels = generation_panels(decoder, emb, classes, nearest, ["mug", "table"], vs[0].c2w[0], vs[0].focal, 8, 8,
+                               RENDER, per_class=2)
+    assert panels.titles == ["generated mug 1", "generated mug 2", "nearest training item",
+                             "generated table 1", "generated table 2", "nearest training item"]
+    c2w = vs[0].c2w[:1].unsqueeze(0)
+    assert torch.allclose(panels.images[0], render_embeddings(decoder, emb[1:2], c2w, vs[0].focal, 8, 8,
+                                                              RENDER)[0, 0].clamp(0, 1), atol=1e-5)
+    assert torch.allclose(panels.images[5], render_embeddings(decoder, nearest[0:1], c2w, vs[0].focal, 8, 8,
+                                                              RENDER)[0, 0].clamp(0, 1), atol=1e-5)

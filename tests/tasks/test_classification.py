@@ -7,8 +7,8 @@ import torch
 
 from nf2vec_core.errors import BadInputError, ConfigError
 from nf2vec_core.tasks.classification import (ClassifierConfig, EmbeddingClassifier, classification_metrics,
-                                              e_stitchup, evaluate_classifier, predict_logits,
-                                              soft_cross_entropy, train_classifier)
+                                              e_stitchup, evaluate_classifier, load_classifier, predict_logits,
+                                              save_classifier, soft_cross_entropy, train_classifier)
 
 C, D = 5, 64
 
@@ -149,3 +149,19 @@ def test_with_views_appends_the_other_fits_and_checks_their_width():
     assert torch.equal(bx, x) and torch.equal(by, y)
     with pytest.raises(BadInputError, match="view embeddings are \\(5,\\)-d"):
         with_views(x, y, torch.randn(2, 5), vy)
+
+
+def test_saved_classifier_loads_with_its_classes_and_predicts_the_same(tmp_path):
+    torch.manual_seed(0)
+    cfg = ClassifierConfig(hidden=(8,), dropout=0.3)
+    model = EmbeddingClassifier(5, 3, cfg.hidden, cfg.dropout).eval()
+    save_classifier(tmp_path / "m" / "classifier.pt", model, cfg, ["a", "b", "c"])
+    loaded, classes = load_classifier(tmp_path / "m" / "classifier.pt")
+    x = torch.randn(4, 5)
+    assert classes == ["a", "b", "c"] and not loaded.training
+    assert torch.equal(loaded(x), model(x))
+    with pytest.raises(BadInputError, match="not found"):
+        load_classifier(tmp_path / "none.pt")
+    torch.save({"weights": 1}, tmp_path / "other.pt")
+    with pytest.raises(BadInputError, match="missing"):
+        load_classifier(tmp_path / "other.pt")
