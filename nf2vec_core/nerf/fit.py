@@ -17,6 +17,11 @@ forces transparent free space; the render uses the same colour behind the NeRF).
 default: measured here, ``random`` made the NeRF of a thin procedural airplane (5 % foreground)
 collapse to empty space (held-out PSNR = that of a blank image, 15.9 dB; 23.5 dB with ``white``).
 
+Rays: ``fg_fraction`` of each step's rays are drawn among the foreground pixels, the rest
+uniformly. With uniform rays alone, an object covering ~4 % of a view gets ~10 of 256 rays a step,
+and thin ones collapse to empty space: 11 of the 15 procedural airplanes (16 of 150 NeRFs) fitted
+to nothing in 300 steps. A quarter of the rays on the foreground fits them all (stop 20).
+
 Quality is the PSNR of held-out views rendered over the views' own background
 (:func:`evaluate_psnr`, mean over views of per-view PSNR).
 """
@@ -60,6 +65,7 @@ class NerfFitConfig:
     loss: Literal["l1", "mse", "smooth_l1"] = "l1"
     fg_weight: float = 0.8
     bg_weight: float = 0.2
+    fg_fraction: float = 0.0                     # share of each step's rays drawn on foreground pixels
     train_background: str = "white"              # white | black | random (see module doc)
     init: Literal["shared", "random"] = "shared"
     init_seed: int = 0
@@ -73,6 +79,8 @@ class NerfFitConfig:
             raise ValueError(f"fit_nerf.train_background: expected white, black or random, got {self.train_background!r}")
         if self.fg_weight < 0 or self.bg_weight < 0 or self.fg_weight + self.bg_weight == 0:
             raise ValueError("fit_nerf: fg_weight and bg_weight must be >= 0, not both 0")
+        if not 0.0 <= self.fg_fraction <= 1.0:
+            raise ValueError(f"fit_nerf.fg_fraction: must be in [0, 1], got {self.fg_fraction}")
 
     def adam(self) -> FitConfig:
         """The optimiser settings as the engine's :class:`FitConfig` (for :class:`BatchedAdam`)."""
@@ -109,16 +117,27 @@ class SceneBatch:
         v, h, w = self.alpha.shape[1:]
         return v, h, w
 
-    def sample(self, gens: Sequence[torch.Generator], rays: int, background: str
+    def sample(self, gens: Sequence[torch.Generator], rays: int, background: str, fg_fraction: float = 0.0
                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``rays`` random pixels per scene (generator ``gens[i]`` for scene ``i``).
+        """``rays`` random pixels per scene (generator ``gens[i]`` for scene ``i``): the first
+        ``round(rays * fg_fraction)`` drawn among the scene's foreground pixels (alpha > 0.5), the
+        rest uniformly over all pixels. The per-ray fg/bg loss weights stay as they are; the
+        foreground simply gets more rays.
 
         Returns ``origins, dirs, target rgb [n,R,3]``, ``alpha [n,R]``, ``background [n,R,3]`` and
         the stratification ``jitter [n,R]``.
         """
         v, h, w = self.views_shape
         dev = self.premult.device
-        idx = torch.stack([torch.randint(v * h * w, (rays,), generator=g) for g in gens]).to(dev)   # [n,R]
+        n_fg = int(round(rays * fg_fraction))
+        idx = torch.stack([torch.randint(v * h * w, (rays - n_fg,), generator=g) for g in gens]).to(dev)   # [n,R]
+        if n_fg:
+            fg = self.alpha.reshape(self.n, -1) > 0.5                                              # [n, VHW]
+            count = fg.sum(1).clamp_min(1)
+            order = torch.argsort((~fg).to(torch.int8), dim=1, stable=True)                        # fg pixels first
+            u = torch.stack([torch.rand(n_fg, generator=g) for g in gens]).to(dev)
+            pick = order.gather(1, (u * count.unsqueeze(1)).long().clamp_max(v * h * w - 1))
+            idx = torch.cat([pick, idx], dim=1)
         jitter = torch.stack([torch.rand(rays, generator=g) for g in gens]).to(dev)
         if background == "random":
             bg = torch.stack([torch.rand(rays, 3, generator=g) for g in gens]).to(dev)
@@ -174,7 +193,8 @@ def fit_nerf_chunk(arch: NerfArch, theta0: torch.Tensor, scenes: SceneBatch, cfg
              if use_occgrid(cfg.render, dev) else None)
     losses = torch.full((n,), float("nan"), device=dev)
     for step in range(cfg.steps):
-        origins, dirs, target, alpha, bg, jitter = scenes.sample(gens, cfg.rays_per_step, cfg.train_background)
+        origins, dirs, target, alpha, bg, jitter = scenes.sample(gens, cfg.rays_per_step, cfg.train_background,
+                                                                 cfg.fg_fraction)
         if grids is not None:
             grids.update(step, theta)
         with torch.enable_grad():

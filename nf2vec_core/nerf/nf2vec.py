@@ -80,7 +80,7 @@ class NerfEncoderParams:
     row_positions: bool = True
     lr: float = 3e-3
     weight_decay: float = 1e-2
-    epochs: int = 120
+    epochs: int = 360
     batch_size: int = 4
     rays_per_item: int = 128
     samples_per_ray: int = 24
@@ -116,25 +116,9 @@ def build_nerf_models(arch: NerfArch, p: NerfEncoderParams, dec: ImplicitDecoder
 
 def sample_rays(scenes: SceneBatch, gens: list[torch.Generator], rays: int, fg_fraction: float
                 ) -> tuple[torch.Tensor, ...]:
-    """``rays`` training rays per scene (white background), ``fg_fraction`` of them drawn among the
-    foreground pixels (alpha > 0.5) and the rest uniformly, as :meth:`SceneBatch.sample` returns them.
-    The per-ray fg/bg loss weights are unchanged; the foreground simply gets more samples, which is
-    what a decoder that must learn many objects from few steps needs (objects cover ~10 % of a view)."""
-    n_fg = int(round(rays * fg_fraction))
-    if n_fg == 0:
-        return scenes.sample(gens, rays, "white")
-    v, h, w = scenes.views_shape
-    dev = scenes.premult.device
-    fg = scenes.alpha.reshape(scenes.n, -1) > 0.5                                       # [n, VHW]
-    count = fg.sum(1).clamp_min(1)
-    order = torch.argsort((~fg).to(torch.int8), dim=1, stable=True)                     # fg pixels first
-    u = torch.stack([torch.rand(n_fg, generator=g) for g in gens]).to(dev)
-    pick = order.gather(1, (u * count.unsqueeze(1)).long().clamp_max(v * h * w - 1))
-    uni = torch.stack([torch.randint(v * h * w, (rays - n_fg,), generator=g) for g in gens]).to(dev)
-    idx = torch.cat([pick, uni], dim=1)                                                  # [n, R]
-    jitter = torch.stack([torch.rand(rays, generator=g) for g in gens]).to(dev)
-    bg = torch.ones(scenes.n, rays, 3, device=dev)
-    return (*scenes.rays_at(idx, bg), bg, jitter)
+    """``rays`` training rays per scene over a white background, ``fg_fraction`` of them on the
+    foreground (:meth:`SceneBatch.sample`)."""
+    return scenes.sample(gens, rays, "white", fg_fraction)
 
 
 def distill_loss(arch: NerfArch, theta: torch.Tensor, points: torch.Tensor, rgb: torch.Tensor, sigma: torch.Tensor,

@@ -69,6 +69,24 @@ def test_scene_batch_samples_pixels_with_their_rays_and_backgrounds(scenes):
     assert torch.all(target_w[alpha_w == 0] == 1.0)
 
 
+def test_scene_batch_puts_a_share_of_the_rays_on_the_foreground(scenes):
+    train, _ = scenes
+    batch = SceneBatch.stack(train)
+    gens = [torch.Generator().manual_seed(i) for i in range(2)]
+    o, d, target, alpha, bg, jitter = batch.sample(gens, 400, "random", 0.25)
+    assert o.shape == target.shape == bg.shape == (2, 400, 3) and alpha.shape == jitter.shape == (2, 400)
+    assert (alpha[:, :100] > 0.5).all()                                   # the first quarter on the foreground
+    share = float((batch.alpha > 0.5).float().mean())
+    assert abs(float((alpha[:, 100:] > 0.5).float().mean()) - share) < 0.1   # the rest uniform
+    assert torch.allclose(target, batch.rays_at(torch.stack([
+        torch.cdist(d[n], camera_rays(train[n].c2w, train[n].focal, 24, 24)[1].reshape(-1, 3)).argmin(1)
+        for n in range(2)]), bg)[2], atol=1e-6)
+    again = batch.sample([torch.Generator().manual_seed(i) for i in range(2)], 400, "random", 0.25)
+    assert all(torch.equal(a, b) for a, b in zip(again, (o, d, target, alpha, bg, jitter)))
+    with pytest.raises(ValueError, match="fg_fraction"):
+        NerfFitConfig(fg_fraction=1.5)
+
+
 def test_foreground_background_weighted_loss():
     pred = torch.zeros(1, 4, 3)
     target = torch.tensor([[[1.0, 1.0, 1.0], [0.5, 0.5, 0.5], [1.0, 1.0, 1.0], [0.0, 0.0, 0.0]]])
