@@ -1,6 +1,7 @@
 """Decoded embeddings rendered against what they encode (paper 000 Figs. 5, 7-8, 19-21): held-out
 views of the input NeRFs vs renders of the nf2vec decoder, latent vs weight interpolation, nearest
-neighbours in embedding space, generated embeddings, and shape -> NeRF transferred embeddings. Each function renders, scores (PSNR on the held-out views) and returns
+neighbours in embedding space, generated embeddings, and shape -> NeRF transferred embeddings. Each
+function renders, scores (PSNR on the held-out views) where there is a ground truth, and returns
 image panels with titles for :func:`nf2vec_core.viz.figures.plot_image_grid`.
 """
 from __future__ import annotations

@@ -181,7 +181,7 @@ def train_latent_gan(x: torch.Tensor, y: torch.Tensor, num_classes: int, p: Late
         yb = y[torch.randint(len(x), (bs,), generator=gen)]
         loss_g = -gan.score(gan.generate(torch.randn(bs, gan.noise_dim, generator=gen), yb), yb).mean()
         opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
+        loss_g.backward(inputs=list(gan.generator.parameters()))     # no gradient for the critic's weights
         opt_g.step()
         hist["wasserstein"].append(float(w.detach()))
         hist["generator_loss"].append(float(loss_g.detach()))
