@@ -28,7 +28,7 @@ def main() -> None:
         vx, vy = with_views(vx, vy, *view_arrays(views, "val"))
     model, history = train_classifier(tx, ty, vx, vy, cfg, num_classes=len(classes))
     res = evaluate_classifier(model, sx, sy, len(classes), class_names=classes)
-    save_classifier(ROOT / "models" / args.dataset / "classifier.pt", model, cfg, classes)
+    save_classifier(ROOT / "models" / args.dataset / "classifier.safetensors", model, cfg, classes)
     write_csv(ROOT / "plots" / f"classify_{args.dataset}.csv", pd.DataFrame(history).reset_index(names="epoch"))
     plot_confusion(res["confusion"], classes, ROOT / "plots" / f"confusion_{args.dataset}.png",
                    title=f"nf2vec classification ({args.dataset}, test acc {res['accuracy']:.3f})")

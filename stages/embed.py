@@ -18,7 +18,7 @@ def main() -> None:
     ap.add_argument("--dataset", required=True)
     args = ap.parse_args()
     device = pick_device("auto")
-    encoder, _, meta = load_model(ROOT / "models" / args.dataset / "best.pt", map_location=device)
+    encoder, _, meta = load_model(ROOT / "models" / args.dataset / "best.safetensors", map_location=device)
     neural = NeuralDataset(ROOT / "data" / "neural" / args.dataset)
     if meta["arch"] != neural.spec:
         raise SystemExit(f"error: {neural.root}: architecture differs from the checkpoint's")

@@ -1,13 +1,14 @@
 """Fit one NF per item of a prepared dataset, from a shared init, into a neural dataset."""
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from _common import ROOT, parser, params, run
 
 from nf2vec_core.config import load_section
 from nf2vec_core.fitting.run import FitParams, NFParams, fit_dataset, merge_parts
+from nf2vec_core.store import staging
 from nf2vec_core.store.io import write_json
 
 
@@ -33,8 +34,16 @@ def main() -> None:
     i, k = (int(v) for v in args.part.split("/"))
     out = Path(args.out or ROOT / "data" / "neural" / args.dataset)
     prepared = Path(args.prepared or ROOT / "data" / "prepared" / args.dataset)
-    summary = (merge_parts(prepared, out, fit) if args.merge
-               else fit_dataset(prepared, out, nf, fit, part=(i, k)))
+    if args.merge or k > 1:  # parts of a run split across machines write into --out directly
+        summary = (merge_parts(prepared, out, fit) if args.merge
+                   else fit_dataset(prepared, out, nf, fit, part=(i, k)))
+    else:  # resumable under dvc repro: fitted in a work dir, moved onto the output when complete
+        rel = out.resolve().relative_to(ROOT) if out.resolve().is_relative_to(ROOT) else Path(out.name)
+        work = staging.open_work(staging.work_dir(ROOT, "fit", str(rel).replace("/", "__")),
+                                 staging.fingerprint({"nf": asdict(nf), "fit": asdict(fit)}, [prepared], [__file__]))
+        summary = fit_dataset(prepared, work / "out", nf, fit)
+        staging.publish_dir(work / "out", out)
+        staging.close_work(work)
     if k == 1 or "mean_fit_loss" in summary:
         write_json(args.metrics or ROOT / "metrics" / f"fit_{args.dataset}.json", summary)
     print({k_: v for k_, v in summary.items()})

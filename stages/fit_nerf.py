@@ -1,6 +1,8 @@
 """Fit one NeRF per rendered object (batched, shared init, nerfacc rendering; resumable by shards)."""
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from _common import ROOT, parser, params, run
 
 from nf2vec_core.config import load_section
@@ -9,6 +11,7 @@ from nf2vec_core.nerf.arch import NerfArch
 from nf2vec_core.nerf.dataset import NerfDataParams, fit_nerf_dataset
 from nf2vec_core.nerf.fit import NerfFitConfig
 from nf2vec_core.runtime import hardware_summary
+from nf2vec_core.store import staging
 from nf2vec_core.store.io import write_json
 
 
@@ -20,8 +23,14 @@ def main() -> None:
     arch = load_section(p, "nerf.arch", NerfArch)
     cfg = load_section(p, "nerf.fit", NerfFitConfig)
     device = pick_device(p["nerf"].get("device", "auto"))
-    summary = fit_nerf_dataset(ROOT / "data" / "views" / data.from_dataset, ROOT / "data" / "nerf" / data.from_dataset,
-                               arch, cfg, shard_size=int(p["nerf"]["shard_size"]), device=device)
+    views, out = ROOT / "data" / "views" / data.from_dataset, ROOT / "data" / "nerf" / data.from_dataset
+    shard_size = int(p["nerf"]["shard_size"])
+    work = staging.open_work(staging.work_dir(ROOT, "fit_nerf", data.from_dataset),
+                             staging.fingerprint({"arch": asdict(arch), "fit": asdict(cfg), "shard_size": shard_size},
+                                                 [views], [__file__]))
+    summary = fit_nerf_dataset(views, work / "out", arch, cfg, shard_size=shard_size, device=device)  # resumable
+    staging.publish_dir(work / "out", out)
+    staging.close_work(work)
     summary["hardware"] = hardware_summary()
     write_json(ROOT / "metrics" / "nerf_fit.json", summary)
     print(summary)

@@ -31,7 +31,7 @@ def main() -> None:
     data = load_section(p, "nerf.data", NerfDataParams)
     cfg = load_section(p, "nerf.generation", LatentGanParams)
     emb, index = read_embeddings(ROOT / "data" / "embeddings" / "nerf")
-    classifier, classes = load_classifier(ROOT / "models" / "nerf" / "classifier.pt")
+    classifier, classes = load_classifier(ROOT / "models" / "nerf" / "classifier.safetensors")
     (tx, ty), (sx, sy) = (split_arrays(emb, index, s) for s in ("train", "test"))
     t0 = time.perf_counter()
     gan, hist = train_latent_gan(tx, ty, len(classes), cfg)
@@ -43,7 +43,7 @@ def main() -> None:
     scores = generation_report(draws, (sx, sy), tx, classifier)
     write_csv(ROOT / "plots" / "nerf_generation.csv", pd.DataFrame(hist).reset_index(names="step"))
 
-    _, _, decoder, _ = load_checkpoint(torch.load(ROOT / "models" / "nerf" / "nf2vec.pt", weights_only=False))
+    _, _, decoder, _ = load_checkpoint(ROOT / "models" / "nerf" / "nf2vec.safetensors")
     ref = load_view_sets(ROOT / "data" / "views" / data.from_dataset, index["id"].tolist()[:1], "val")[0]  # oblique
     shown = torch.unique(ty).repeat_interleave(4)           # four samples of every class for the figure
     samples = gan.sample(shown, torch.Generator().manual_seed(cfg.seed))

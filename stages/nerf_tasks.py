@@ -35,7 +35,7 @@ def main() -> None:
     (tx, ty), (vx, vy), (sx, sy) = (split_arrays(emb, index, s) for s in ("train", "val", "test"))
     model, _ = train_classifier(tx, ty, vx, vy, cls_cfg, num_classes=len(classes))
     res = evaluate_classifier(model, sx, sy, len(classes), class_names=classes)
-    save_classifier(ROOT / "models" / "nerf" / "classifier.pt", model, cls_cfg, classes)
+    save_classifier(ROOT / "models" / "nerf" / "classifier.safetensors", model, cls_cfg, classes)
     plot_confusion(res["confusion"], classes, ROOT / "plots" / "nerf_confusion.png",
                    title=f"nf2vec NeRF classification (test acc {res['accuracy']:.3f})")
     ret = retrieval_report(sx, sy, ks=[k for k in ks if k < len(sy)])
@@ -65,7 +65,7 @@ def main() -> None:
     plot_image_grid(panels.images, panels.titles, ROOT / "plots" / "nerf_retrieval.png", ncols=5)
 
     # inference time per NeRF (one NeRF at a time, as a user would query it)
-    arch, encoder, _, _ = load_checkpoint(torch.load(ROOT / "models" / "nerf" / "nf2vec.pt", weights_only=False))
+    arch, encoder, _, _ = load_checkpoint(ROOT / "models" / "nerf" / "nf2vec.safetensors")
     table = inference_times(arch, encoder, model, cnns, theta[test_rows[:1]], views["test"][0], poses, ref.focal,
                             ref.height, ref.width, render)
     write_csv(ROOT / "plots" / "nerf_timing.csv", table)

@@ -34,7 +34,7 @@ def main() -> None:
     split = dst_index["split"].to_numpy()
     sel = {s: torch.as_tensor(split == s) for s in ("train", "val", "test")}
     net, hist = train_transfer(src[sel["train"]], dst[sel["train"]], src[sel["val"]], dst[sel["val"]], cfg)
-    arch, _, decoder, _ = load_checkpoint(torch.load(ROOT / "models" / "nerf" / "nf2vec.pt", weights_only=False))
+    arch, _, decoder, _ = load_checkpoint(ROOT / "models" / "nerf" / "nf2vec.safetensors")
     test_ids = dst_index["id"][split == "test"].tolist()
     with torch.no_grad():
         mapped = net(src[sel["test"]])

@@ -23,7 +23,7 @@ def main() -> None:
     ap.add_argument("--dataset", required=True)
     args = ap.parse_args()
     p = load_section(params(args), "reconstruct", ReconstructParams)
-    _, decoder, meta = load_model(ROOT / "models" / args.dataset / "best.pt")
+    _, decoder, meta = load_model(ROOT / "models" / args.dataset / "best.safetensors")
     neural = NeuralDataset(ROOT / "data" / "neural" / args.dataset)
     prepared = PreparedData(ROOT / "data" / "prepared" / args.dataset)
     emb_all, index = read_embeddings(ROOT / "data" / "embeddings" / args.dataset)

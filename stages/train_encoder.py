@@ -4,11 +4,14 @@ Runs under torchrun too:  torchrun --nproc_per_node 2 stages/train_encoder.py --
 """
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import pandas as pd
 from _common import ROOT, parser, params, run
 
 from nf2vec_core.config import load_section
 from nf2vec_core.fitting.targets import PreparedData
+from nf2vec_core.store import staging
 from nf2vec_core.store.io import write_csv, write_json
 from nf2vec_core.store.neural_dataset import NeuralDataset, load_views
 from nf2vec_core.train import distributed as D
@@ -33,15 +36,22 @@ def main() -> None:
     val_rows = neural.split_rows("val")
     val = field_dataset(prepared, neural, val_rows, n_grid=enc.grid_queries, seed=enc.seed + 1) if val_rows else None
     out = ROOT / "models" / args.dataset
+    inputs = [prepared.root, neural.root] + ([ROOT / "data" / "neural_views" / args.dataset] if enc.view_pairs else [])
+    work = staging.work_dir(ROOT, "train_encoder", args.dataset)   # resumable: last epoch's checkpoint
     res = train_nf2vec(train, val, neural.spec, prepared.kind, enc.encoder_config(), dec,
-                       enc.train_config(float(prepared.meta.get("clip", 0.1))), out)
+                       enc.train_config(float(prepared.meta.get("clip", 0.1))), work,
+                       fingerprint=staging.fingerprint({"encoder": asdict(enc), "decoder": asdict(dec)}, inputs,
+                                                       [__file__]))
     if D.is_main_process():
+        for name in ("best.safetensors", "last.safetensors", "history.csv"):
+            staging.publish_file(work / name, out / name)
         hist = pd.DataFrame(res["history"])
         write_csv(ROOT / "plots" / f"train_{args.dataset}.csv", hist)
         write_json(ROOT / "metrics" / f"train_{args.dataset}.json",
                    {"best_epoch": int(res["best_epoch"]), "best_val_loss": float(res["best_val_loss"]),
                     "final_train_loss": float(hist["train_loss"].iloc[-1]),
                     "seconds": round(float(hist["seconds"].sum()), 1)})
+        staging.close_work(work)
     D.cleanup()
 
 

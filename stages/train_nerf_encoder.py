@@ -3,6 +3,8 @@ renderer (params nerf.encoder, nerf.decoder); embed every NeRF; renders of decod
 input NeRFs (paper 000 Fig. 5) and latent vs weight interpolation (Figs. 7-8)."""
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import pandas as pd
 import torch
 from _common import ROOT, parser, params, run
@@ -12,10 +14,11 @@ from nf2vec_core.decoders.implicit import ImplicitDecoderConfig
 from nf2vec_core.fitting.run import pick_device
 from nf2vec_core.nerf.dataset import NerfDataParams, NerfDataset, load_view_sets, scene_batch
 from nf2vec_core.nerf.figures import decoded_vs_input, interpolation_panels
-from nf2vec_core.nerf.nf2vec import NerfEncoderParams, checkpoint_dict, embed_nerfs, train_nerf_nf2vec
+from nf2vec_core.nerf.nf2vec import NerfEncoderParams, embed_nerfs, save_checkpoint, train_nerf_nf2vec
 from nf2vec_core.nerf.render import RenderConfig
 from nf2vec_core.store.embeddings import write_embeddings
-from nf2vec_core.store.io import atomic_path, write_csv, write_json
+from nf2vec_core.store import staging
+from nf2vec_core.store.io import write_csv, write_json
 from nf2vec_core.viz.figures import plot_image_grid
 
 
@@ -34,12 +37,14 @@ def main() -> None:
     rows = {s: ds.split_rows(s) for s in ("train", "val", "test")}
     train = (theta[rows["train"]], scene_batch(views_dir, [ids[i] for i in rows["train"]]))
     val = (theta[rows["val"]], scene_batch(views_dir, [ids[i] for i in rows["val"]]))
-    res = train_nerf_nf2vec(ds.arch, train, val, enc_p, dec_p, device=device)
+    work = staging.open_work(staging.work_dir(ROOT, "train_nerf_encoder", data.from_dataset),
+                             staging.fingerprint({"encoder": asdict(enc_p), "decoder": asdict(dec_p)},
+                                                 [ds.root, views_dir], [__file__]))
+    res = train_nerf_nf2vec(ds.arch, train, val, enc_p, dec_p, device=device,
+                            state_path=work / "state.safetensors")   # resumable: the last epoch's state
     res.encoder.cpu()
     res.decoder.cpu()
-    out_models = ROOT / "models" / "nerf"
-    with atomic_path(out_models / "nf2vec.pt") as tmp:
-        torch.save(checkpoint_dict(res, ds.arch, enc_p, dec_p), tmp)
+    save_checkpoint(ROOT / "models" / "nerf" / "nf2vec.safetensors", res, ds.arch, enc_p, dec_p)
     write_csv(ROOT / "plots" / "nerf_train.csv", pd.DataFrame(res.history).reset_index(names="epoch"))
     emb = embed_nerfs(res.encoder, ds.arch, theta)
     write_embeddings(ROOT / "data" / "embeddings" / "nerf", emb, ds.index)
@@ -59,6 +64,7 @@ def main() -> None:
     metrics = {"best_epoch": res.best_epoch, "best_val_render_loss": res.best_val_loss, "seconds": round(res.seconds, 1),
                "n_train": len(rows["train"]), **scores.means()}
     write_json(ROOT / "metrics" / "nerf_train.json", metrics)
+    staging.close_work(work)
     print(metrics)
 
 

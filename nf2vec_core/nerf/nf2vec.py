@@ -14,9 +14,11 @@ point in box coordinates (the NeRF's own normalisation), its outputs activated l
 from __future__ import annotations
 
 import copy
+import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,8 +27,9 @@ from tqdm import tqdm
 
 from ..decoders.implicit import ImplicitDecoder, ImplicitDecoderConfig
 from ..encoders.rows import RowEncoder, RowEncoderConfig
-from ..errors import ConfigError
+from ..errors import BadInputError, ConfigError
 from ..nf.init import _derive
+from ..store.treefile import load_tree, save_tree
 from .arch import NerfArch, activate, normalize_points, radiance, unflatten
 from .fit import NerfFitConfig, SceneBatch, nerf_loss
 from .render import RenderConfig, render_field, render_images
@@ -176,9 +179,13 @@ def _gens(seed: int, step: int, n: int) -> list[torch.Generator]:
 
 def train_nerf_nf2vec(arch: NerfArch, train: tuple[torch.Tensor, SceneBatch], val: tuple[torch.Tensor, SceneBatch],
                       p: NerfEncoderParams, dec: ImplicitDecoderConfig, *, device: torch.device | str = "cpu",
-                      progress: bool = True) -> NerfTrainResult:
+                      progress: bool = True, state_path: Path | None = None) -> NerfTrainResult:
     """Train encoder + decoder on ``train = (theta [N, P], views)``; keep the weights with the lowest
-    render loss on ``val`` (other NeRFs, their training views, fixed rays)."""
+    render loss on ``val`` (other NeRFs, their training views, fixed rays).
+
+    With ``state_path`` the full training state (weights, optimizer, schedule, RNG, best weights) is
+    written there after every epoch, and a run that finds it continues from the next epoch: the
+    result is the same as an uninterrupted run's."""
     dev = torch.device(device)
     encoder, decoder = build_nerf_models(arch, p, dec)
     encoder.to(dev)
@@ -195,8 +202,23 @@ def train_nerf_nf2vec(arch: NerfArch, train: tuple[torch.Tensor, SceneBatch], va
     res = NerfTrainResult(encoder, decoder, {"train_loss": [], "val_loss": []})
     best = None
     t0 = time.perf_counter()
-    bar = tqdm(range(p.epochs), desc="nf2vec on NeRFs", unit="epoch", disable=not progress)
-    step = 0
+    start, step = 0, 0
+    if state_path is not None and Path(state_path).is_file():
+        st = load_tree(state_path)
+        if st["params"] != json.loads(json.dumps(asdict(p))) or st["arch"] != arch.to_json():
+            raise ConfigError(f"{state_path}: cannot resume, the NeRF encoder settings differ from the saved state")
+        encoder.load_state_dict(st["encoder"])
+        decoder.load_state_dict(st["decoder"])
+        opt.load_state_dict(st["optimizer"])
+        sched.load_state_dict(st["scheduler"])
+        rng.bit_generator.state = st["rng"]
+        torch.set_rng_state(st["torch_rng"])
+        start, step = int(st["epoch"]), int(st["step"])
+        res.history = {k: list(v) for k, v in st["history"].items()}
+        res.best_epoch, res.best_val_loss = int(st["best_epoch"]), float(st["best_val_loss"])
+        best = (st["best_encoder"], st["best_decoder"]) if st["best_encoder"] is not None else None
+    bar = tqdm(range(start, p.epochs), desc="nf2vec on NeRFs", unit="epoch", disable=not progress,
+               initial=start, total=p.epochs)
     for epoch in bar:
         encoder.train()
         decoder.train()
@@ -226,6 +248,14 @@ def train_nerf_nf2vec(arch: NerfArch, train: tuple[torch.Tensor, SceneBatch], va
             res.best_val_loss, res.best_epoch = val_loss, epoch
             best = (copy.deepcopy(encoder.state_dict()), copy.deepcopy(decoder.state_dict()))
         bar.set_postfix(train=f"{np.mean(losses):.4f}", val=f"{val_loss:.4f}")
+        if state_path is not None:
+            save_tree(state_path, {
+                "params": asdict(p), "arch": arch.to_json(), "epoch": epoch + 1, "step": step,
+                "encoder": encoder.state_dict(), "decoder": decoder.state_dict(), "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(), "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+                "history": res.history, "best_epoch": res.best_epoch, "best_val_loss": res.best_val_loss,
+                "best_encoder": best[0] if best is not None else None,
+                "best_decoder": best[1] if best is not None else None})
     if best is not None:
         encoder.load_state_dict(best[0])
         decoder.load_state_dict(best[1])
@@ -267,13 +297,20 @@ def render_embeddings(decoder: NerfDecoder, emb: torch.Tensor, c2w: torch.Tensor
                          render, background=torch.ones(3), field=lambda x: decoder.radiance(emb, x)).color
 
 
-def checkpoint_dict(res: NerfTrainResult, arch: NerfArch, p: NerfEncoderParams, dec: ImplicitDecoderConfig) -> dict:
-    return {"encoder": res.encoder.state_dict(), "decoder": res.decoder.state_dict(), "arch": arch.to_json(),
-            "params": asdict(p), "decoder_config": dec.to_dict(), "best_epoch": res.best_epoch,
-            "best_val_loss": res.best_val_loss}
+def save_checkpoint(path: str | Path, res: NerfTrainResult, arch: NerfArch, p: NerfEncoderParams,
+                    dec: ImplicitDecoderConfig) -> Path:
+    """The trained NeRF encoder and decoder with what rebuilds them (safetensors + JSON, no pickle)."""
+    return save_tree(path, {"encoder": res.encoder.state_dict(), "decoder": res.decoder.state_dict(),
+                            "arch": arch.to_json(), "params": asdict(p), "decoder_config": dec.to_dict(),
+                            "best_epoch": res.best_epoch, "best_val_loss": res.best_val_loss})
 
 
-def load_checkpoint(ckpt: dict) -> tuple[NerfArch, RowEncoder, NerfDecoder, NerfEncoderParams]:
+def load_checkpoint(path: str | Path) -> tuple[NerfArch, RowEncoder, NerfDecoder, NerfEncoderParams]:
+    """``(arch, encoder, decoder, params)`` from a file written by :func:`save_checkpoint` (eval mode)."""
+    ckpt = load_tree(path)
+    missing = {"encoder", "decoder", "arch", "params", "decoder_config"} - set(ckpt)
+    if missing:
+        raise BadInputError(path, f"not a NeRF nf2vec checkpoint (missing {sorted(missing)})")
     arch = NerfArch.from_json(ckpt["arch"])
     p = NerfEncoderParams(**{**ckpt["params"], "hidden": tuple(ckpt["params"]["hidden"])})
     enc, dec = build_nerf_models(arch, p, ImplicitDecoderConfig.from_dict(ckpt["decoder_config"]))
@@ -284,4 +321,4 @@ def load_checkpoint(ckpt: dict) -> tuple[NerfArch, RowEncoder, NerfDecoder, Nerf
 
 __all__ = ["nerf_rows", "nerf_row_width", "NerfDecoder", "NerfEncoderParams", "build_nerf_models", "sample_rays", "distill_loss", "render_loss",
            "train_nerf_nf2vec", "evaluate_render_loss", "embed_nerfs", "render_embeddings", "NerfTrainResult",
-           "checkpoint_dict", "load_checkpoint"]
+           "save_checkpoint", "load_checkpoint"]

@@ -39,7 +39,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..errors import BadInputError, ConfigError
-from ..store.io import atomic_path
+from ..store.treefile import load_tree, save_tree
 
 ArrayLike = np.ndarray | torch.Tensor
 SelectRule = Literal["val_accuracy", "val_loss", "last"]
@@ -348,9 +348,8 @@ def with_views(x: ArrayLike, y: ArrayLike, view_x: ArrayLike, view_y: ArrayLike)
 def save_classifier(path: str | Path, model: EmbeddingClassifier, cfg: ClassifierConfig,
                     class_names: Sequence[str]) -> None:
     """Write a trained classifier (weights, config, sizes, class names) atomically."""
-    with atomic_path(path) as tmp:
-        torch.save({"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "config": cfg.to_dict(),
-                    "in_dim": model.in_dim, "num_classes": model.num_classes, "classes": list(class_names)}, tmp)
+    save_tree(path, {"state_dict": dict(model.state_dict()), "config": cfg.to_dict(), "in_dim": model.in_dim,
+                     "num_classes": model.num_classes, "classes": list(class_names)})
 
 
 def load_classifier(path: str | Path) -> tuple[EmbeddingClassifier, list[str]]:
@@ -358,7 +357,7 @@ def load_classifier(path: str | Path) -> tuple[EmbeddingClassifier, list[str]]:
     path = Path(path)
     if not path.is_file():
         raise BadInputError(path, "classifier not found: run the stage that trains it first")
-    ck = torch.load(path, weights_only=True, map_location="cpu")
+    ck = load_tree(path)
     missing = {"state_dict", "config", "in_dim", "num_classes"} - set(ck)
     if missing:
         raise BadInputError(path, f"not a saved embedding classifier (missing {sorted(missing)})")

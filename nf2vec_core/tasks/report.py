@@ -34,7 +34,7 @@ PAPER_ROWS: list[tuple[str, str, str, str, str]] = [
     ("reconstruct", "nf2vec_iou", "nf2vec decoder reconstruction: voxel IoU", "—", "paper 000 Fig. 4"),
     ("reconstruct", "nf2vec_level", "nf2vec decoder iso-level (chosen on validation NFs)", "—", "—"),
     ("reconstruct", "nf2vec_iou_natural", "nf2vec decoder: voxel IoU at the natural level (p = 0.5)", "—", "—"),
-    ("baselines", "nf2vec_encode_classify_ms", "encode + classify one NF (ms)", "1.03 ms (GPU)", "paper 000 Table VII / Fig. 11"),
+    ("timing", "nf2vec_encode_classify_ms", "encode + classify one NF (ms)", "1.03 ms (GPU)", "paper 000 Table VII / Fig. 11"),
 ]
 
 

@@ -1,19 +1,20 @@
 """nf2vec checkpoints: atomic writes, and rebuilding encoder + decoder from a checkpoint alone.
 
-A checkpoint is a dict saved with ``torch.save``:
+A checkpoint is a tree of tensors and plain values written by
+:func:`~nf2vec_core.store.treefile.save_tree` (safetensors + JSON metadata, no pickle):
 
 * ``meta``: ``spec`` (``ArchSpec.to_json()``), ``field_kind``, ``in_features``, ``in_dim``,
   ``out_dim``, ``encoder``/``decoder``/``loss``/``train`` config dicts;
 * ``encoder``, ``decoder``: state dicts (of the unwrapped modules, plain BatchNorm names);
 * ``optimizer``, ``scheduler``, ``epoch`` (number of completed epochs), ``history`` (list of row
-  dicts), ``best_epoch``, ``best_val_loss``, ``rng`` (torch CPU/CUDA generator states).
+  dicts), ``best_epoch``, ``best_val_loss``, ``rng`` (torch CPU/CUDA generator states). No timings: the
+same weights always give the same bytes.
 
 Writes go to a temporary file in the same directory and are moved in place with ``os.replace``, so
 a kill during the write leaves the previous checkpoint intact.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +24,12 @@ from ..decoders.implicit import ImplicitDecoder, ImplicitDecoderConfig
 from ..encoders.rows import RowEncoder, RowEncoderConfig
 from ..errors import BadInputError
 from ..nf.layout import ArchSpec
+from ..store.treefile import load_tree, save_tree
 
 
-def atomic_save(obj: Any, path: str | Path) -> None:
-    """``torch.save`` to ``path`` via a temporary file + ``os.replace`` (never a partial file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+def atomic_save(obj: dict[str, Any], path: str | Path) -> None:
+    """Write a checkpoint tree to ``path`` (safetensors, atomic: never a partial file)."""
+    save_tree(path, obj)
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -43,10 +37,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     path = Path(path)
     if not path.is_file():
         raise BadInputError(path, "checkpoint not found")
-    try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means an unusable file
-        raise BadInputError(path, f"unreadable checkpoint ({type(exc).__name__}: {exc})") from exc
+    ckpt = load_tree(path, map_location)
     if not isinstance(ckpt, dict) or "meta" not in ckpt or "encoder" not in ckpt:
         raise BadInputError(path, "not an nf2vec checkpoint (no 'meta'/'encoder' entries)")
     return ckpt

@@ -7,10 +7,10 @@ query points per NF, sampled (with replacement, from a seeded ``torch.Generator`
 ground-truth points of that NF; the loss is :func:`~nf2vec_core.train.losses.field_loss`. AdamW with
 a one-cycle (default), cosine or constant learning-rate schedule, stepped per batch.
 
-Outputs in ``out_dir`` (written by rank 0 only): ``last.pt`` after every epoch (atomic), ``best.pt``
+Outputs in ``out_dir`` (written by rank 0 only): ``last.safetensors`` after every epoch (atomic), ``best.safetensors``
 (lowest validation loss; lowest training loss when there is no validation set) and
 ``history.csv`` (one row per epoch: ``epoch, train_loss, val_loss, lr, seconds``; ``epoch`` is
-0-based). With ``resume=True`` a run finds ``last.pt`` and continues from the next epoch; item
+0-based). With ``resume=True`` a run finds ``last.safetensors`` and continues from the next epoch; item
 order and query sampling depend only on ``(seed, epoch, rank)``, so a resumed run reproduces the
 losses of an uninterrupted one.
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import json
 import math
 import os
 import time
@@ -37,6 +38,7 @@ from ..decoders.implicit import ImplicitDecoder, ImplicitDecoderConfig
 from ..encoders.rows import RowEncoder, RowEncoderConfig, num_rows
 from ..errors import BadInputError, ConfigError
 from ..nf.layout import ArchSpec
+from ..store.staging import open_work
 from . import distributed as D
 from .checkpoint import atomic_save, build_models, load_checkpoint
 from .losses import LossConfig, check_kind, field_loss, siglip_loss
@@ -237,6 +239,20 @@ def _write_history(path: Path, history: list[dict[str, float]]) -> None:
     os.replace(tmp, path)
 
 
+def _with_seconds(history: list[dict[str, Any]], csv_path: Path) -> list[dict[str, Any]]:
+    """Checkpoints keep no timings; a resumed run takes the earlier epochs' seconds from the
+    history file beside the checkpoint (NaN where it has none)."""
+    seconds: dict[int, float] = {}
+    if csv_path.is_file():
+        with csv_path.open(newline="") as f:
+            for r in csv.DictReader(f):
+                try:
+                    seconds[int(r["epoch"])] = float(r["seconds"])
+                except (KeyError, ValueError):
+                    continue
+    return [{**r, "seconds": seconds.get(int(r["epoch"]), math.nan)} for r in history]
+
+
 def _check_resume(meta: dict[str, Any], saved: dict[str, Any], path: Path) -> None:
     for key in ("spec", "field_kind", "in_features", "num_rows", "in_dim", "out_dim", "encoder", "decoder"):
         if saved.get(key) != meta[key]:
@@ -278,8 +294,13 @@ def _evaluate(model: NF2Vec, data: FieldDataset, queries: torch.Tensor, spec: Ar
 def train_nf2vec(train: FieldDataset, val: FieldDataset | None, spec: ArchSpec, field_kind: str,
                  enc_cfg: RowEncoderConfig, dec_cfg: ImplicitDecoderConfig, train_cfg: TrainConfig,
                  out_dir: str | Path, device: torch.device | str | None = None, resume: bool = True,
-                 on_epoch_end: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, Any]:
+                 on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+                 fingerprint: str | None = None) -> dict[str, Any]:
     """Train nf2vec; returns ``{"history": [row, ...], "best_epoch": int, "best_val_loss": float}``.
+
+    With ``fingerprint`` (:func:`~nf2vec_core.store.staging.fingerprint` of the run's settings,
+    data and code), ``out_dir`` is a work directory: kept for a resume only when it holds that
+    fingerprint, emptied otherwise (rank 0 decides, the other ranks wait).
 
     ``device`` defaults to CUDA when available (under ``torchrun``, the local rank's GPU).
     ``on_epoch_end(epoch, row)`` is called on every rank after the epoch's checkpoint is written.
@@ -306,6 +327,7 @@ def train_nf2vec(train: FieldDataset, val: FieldDataset | None, spec: ArchSpec, 
                 "in_dim": train.in_dim, "out_dim": train.out_dim, "encoder": enc_cfg.to_dict(),
                 "decoder": dec_cfg.to_dict(), "loss": cfg.loss.to_dict(), "clip": cfg.loss.clip,
                 "train": cfg.to_dict()}
+        meta = json.loads(json.dumps(meta))  # the plain form a checkpoint stores (tuples -> lists)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
             encoder, decoder = build_models(meta)
@@ -315,9 +337,13 @@ def train_nf2vec(train: FieldDataset, val: FieldDataset | None, spec: ArchSpec, 
         steps_per_epoch = -(-per_rank // cfg.batch_size)
         sched = _make_scheduler(opt, cfg, cfg.epochs * steps_per_epoch)
 
+        if fingerprint is not None:
+            if main:
+                open_work(out_dir, fingerprint)
+            D.barrier()
         start_epoch, history = 0, []
         best_epoch, best_loss = -1, math.inf
-        last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
+        last_path, best_path = out_dir / "last.safetensors", out_dir / "best.safetensors"
         if resume and last_path.is_file():
             ckpt = load_checkpoint(last_path, map_location=dev)
             _check_resume(meta, ckpt["meta"], last_path)
@@ -327,7 +353,8 @@ def train_nf2vec(train: FieldDataset, val: FieldDataset | None, spec: ArchSpec, 
                 model.load_state_dict(ckpt["contrastive"], strict=False)
             opt.load_state_dict(ckpt["optimizer"])
             sched.load_state_dict(ckpt["scheduler"])
-            start_epoch, history = int(ckpt["epoch"]), list(ckpt["history"])
+            start_epoch = int(ckpt["epoch"])
+            history = _with_seconds(list(ckpt["history"]), out_dir / "history.csv")
             best_epoch, best_loss = int(ckpt["best_epoch"]), float(ckpt["best_val_loss"])
             torch.set_rng_state(ckpt["rng"]["cpu"].cpu())
             if dev.type == "cuda" and ckpt["rng"].get("cuda") is not None:
@@ -352,7 +379,8 @@ def train_nf2vec(train: FieldDataset, val: FieldDataset | None, spec: ArchSpec, 
             return {"meta": meta, "encoder": model.encoder.state_dict(), "decoder": model.decoder.state_dict(),
                     "contrastive": model.contrastive_state(),
                     "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "epoch": epoch_done,
-                    "history": history, "best_epoch": best_epoch, "best_val_loss": best_loss,
+                    "history": [{k: v for k, v in r.items() if k != "seconds"} for r in history],  # no timings
+                    "best_epoch": best_epoch, "best_val_loss": best_loss,
                     "rng": {"cpu": torch.get_rng_state(),
                             "cuda": torch.cuda.get_rng_state(dev) if dev.type == "cuda" else None}}
 

@@ -9,7 +9,7 @@ from nf2vec_core.decoders.implicit import ImplicitDecoderConfig
 from nf2vec_core.errors import ConfigError
 from nf2vec_core.nerf.arch import NerfArch, init_nerf_batch, unflatten
 from nf2vec_core.nerf.fit import SceneBatch
-from nf2vec_core.nerf.nf2vec import (NerfEncoderParams, build_nerf_models, checkpoint_dict, embed_nerfs,
+from nf2vec_core.nerf.nf2vec import (NerfEncoderParams, build_nerf_models, embed_nerfs, save_checkpoint,
                                      load_checkpoint, nerf_rows, render_embeddings, train_nerf_nf2vec)
 from nf2vec_core.nerf.render import RenderConfig, render_field, render_rays
 from nf2vec_core.nerf.render_views import ViewRenderConfig, render_shape
@@ -51,7 +51,7 @@ def scenes():
                              for i, c in enumerate(["mug", "table", "mug", "table"])])
 
 
-def test_training_lowers_the_render_loss_and_checkpoint_roundtrip(scenes):
+def test_training_lowers_the_render_loss_and_checkpoint_roundtrip(scenes, tmp_path):
     theta = init_nerf_batch(ARCH, 4, seed=0, mode="random")
     res = train_nerf_nf2vec(ARCH, (theta, scenes), (theta[:2], SceneBatch(*(t[:2] for t in (
         scenes.premult, scenes.alpha, scenes.c2w, scenes.focal)))), ENC, DEC, progress=False)
@@ -60,12 +60,42 @@ def test_training_lowers_the_render_loss_and_checkpoint_roundtrip(scenes):
     assert res.best_val_loss == min(h["val_loss"])
     emb = embed_nerfs(res.encoder, ARCH, theta)
     assert emb.shape == (4, 16) and torch.isfinite(emb).all()
-    arch, enc, dec, p = load_checkpoint(checkpoint_dict(res, ARCH, ENC, DEC))
+    save_checkpoint(tmp_path / "nf2vec.safetensors", res, ARCH, ENC, DEC)
+    arch, enc, dec, p = load_checkpoint(tmp_path / "nf2vec.safetensors")
     assert arch == ARCH and p == ENC
     assert torch.allclose(embed_nerfs(enc, ARCH, theta), emb)
     img = render_embeddings(dec, emb[:2], scenes.c2w[:2, :1], float(scenes.focal[0]), 16, 16,
                             RenderConfig(samples_per_ray=8, estimator="batched"))
     assert img.shape == (2, 1, 16, 16, 3)
+
+
+def test_training_killed_mid_way_resumes_to_the_uninterrupted_result(scenes, tmp_path, monkeypatch):
+    import nf2vec_core.nerf.nf2vec as mod
+    theta = init_nerf_batch(ARCH, 4, seed=0, mode="random")
+    val = (theta[:2], SceneBatch(*(t[:2] for t in (scenes.premult, scenes.alpha, scenes.c2w, scenes.focal))))
+    full = train_nerf_nf2vec(ARCH, (theta, scenes), val, ENC, DEC, progress=False)
+    state = tmp_path / "state.safetensors"
+    real, calls = mod.evaluate_render_loss, []
+
+    def killed_in_epoch_2(*a, **k):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(mod, "evaluate_render_loss", killed_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        train_nerf_nf2vec(ARCH, (theta, scenes), val, ENC, DEC, progress=False, state_path=state)
+    monkeypatch.setattr(mod, "evaluate_render_loss", real)
+    from nf2vec_core.store.treefile import load_tree
+    assert load_tree(state)["epoch"] == 2
+    resumed = train_nerf_nf2vec(ARCH, (theta, scenes), val, ENC, DEC, progress=False, state_path=state)
+    assert resumed.history == full.history and resumed.best_epoch == full.best_epoch
+    for a, b in zip(resumed.encoder.state_dict().values(), full.encoder.state_dict().values()):
+        assert torch.equal(a, b)
+    other = NerfEncoderParams(**{**ENC.__dict__, "lr": ENC.lr * 2})
+    with pytest.raises(ConfigError, match="cannot resume"):
+        train_nerf_nf2vec(ARCH, (theta, scenes), val, other, DEC, progress=False, state_path=state)
 
 
 def test_models_sizes():

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from nf2vec_core.errors import BadInputError, ConfigError
+from nf2vec_core.store.treefile import save_tree
 from nf2vec_core.tasks.classification import (ClassifierConfig, EmbeddingClassifier, classification_metrics,
                                               e_stitchup, evaluate_classifier, load_classifier, predict_logits,
                                               save_classifier, soft_cross_entropy, train_classifier)
@@ -155,13 +156,16 @@ def test_saved_classifier_loads_with_its_classes_and_predicts_the_same(tmp_path)
     torch.manual_seed(0)
     cfg = ClassifierConfig(hidden=(8,), dropout=0.3)
     model = EmbeddingClassifier(5, 3, cfg.hidden, cfg.dropout).eval()
-    save_classifier(tmp_path / "m" / "classifier.pt", model, cfg, ["a", "b", "c"])
-    loaded, classes = load_classifier(tmp_path / "m" / "classifier.pt")
+    save_classifier(tmp_path / "m" / "classifier.safetensors", model, cfg, ["a", "b", "c"])
+    loaded, classes = load_classifier(tmp_path / "m" / "classifier.safetensors")
     x = torch.randn(4, 5)
     assert classes == ["a", "b", "c"] and not loaded.training
     assert torch.equal(loaded(x), model(x))
     with pytest.raises(BadInputError, match="not found"):
         load_classifier(tmp_path / "none.pt")
-    torch.save({"weights": 1}, tmp_path / "other.pt")
+    save_tree(tmp_path / "other.safetensors", {"weights": torch.ones(1)})
     with pytest.raises(BadInputError, match="missing"):
-        load_classifier(tmp_path / "other.pt")
+        load_classifier(tmp_path / "other.safetensors")
+    torch.save({"weights": 1}, tmp_path / "pickled.pt")
+    with pytest.raises(BadInputError, match="pickled"):
+        load_classifier(tmp_path / "pickled.pt")

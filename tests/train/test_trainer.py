@@ -11,7 +11,7 @@ import torch
 from nf2vec_core.decoders.implicit import ImplicitDecoderConfig
 from nf2vec_core.encoders.rows import RowEncoderConfig, encode
 from nf2vec_core.errors import BadInputError, ConfigError
-from nf2vec_core.train.checkpoint import load_model
+from nf2vec_core.train.checkpoint import load_checkpoint, load_model
 from nf2vec_core.train.trainer import FieldDataset, TrainConfig, train_nf2vec
 
 ENC = RowEncoderConfig(hidden=(32, 32, 64), embed_dim=32)
@@ -51,19 +51,20 @@ def test_end_to_end_training_reduces_the_loss_and_reloads(tmp_path: Path) -> Non
     assert hist[-1]["train_loss"] < hist[0]["train_loss"]
     assert hist[-1]["val_loss"] < hist[0]["val_loss"]
     assert res["best_val_loss"] == min(h["val_loss"] for h in hist)
-    for name in ("last.pt", "best.pt", "history.csv"):
+    for name in ("last.safetensors", "best.safetensors", "history.csv"):
         assert (tmp_path / name).is_file()
     assert not list(tmp_path.glob(".*tmp*"))
     rows = list(csv.DictReader((tmp_path / "history.csv").open()))
     assert len(rows) == 3 and float(rows[2]["train_loss"]) == pytest.approx(hist[2]["train_loss"])
 
-    enc, dec, meta = load_model(tmp_path / "best.pt")
+    enc, dec, meta = load_model(tmp_path / "best.safetensors")
     assert meta["field_kind"] == "udf" and meta["arch"] == spec and meta["best_epoch"] == res["best_epoch"]
     assert not enc.training and not dec.training
     emb = encode(enc, spec, val.params, batch_size=3)
     assert emb.shape == (8, 32)
-    ckpt = torch.load(tmp_path / "best.pt", weights_only=True)
+    ckpt = load_checkpoint(tmp_path / "best.safetensors")
     assert ckpt["epoch"] == res["best_epoch"] + 1
+    assert all("seconds" not in r for r in ckpt["history"])        # no timings in model files
 
 
 def test_shared_coords_and_occupancy(tmp_path: Path) -> None:
@@ -71,7 +72,7 @@ def test_shared_coords_and_occupancy(tmp_path: Path) -> None:
     shared = FieldDataset(data.params, data.coords[0], data.values)
     cfg = replace(CFG, epochs=1, schedule="onecycle")
     res = train_nf2vec(shared, None, spec, "occupancy", ENC, DEC, cfg, tmp_path, device="cpu")
-    assert res["best_epoch"] == 0 and (tmp_path / "best.pt").is_file()  # best on train loss without val
+    assert res["best_epoch"] == 0 and (tmp_path / "best.safetensors").is_file()  # best on train loss without val
 
 
 class _Killed(Exception):
@@ -90,7 +91,7 @@ def test_resume_after_kill_reproduces_the_uninterrupted_run(tmp_path: Path) -> N
 
     with pytest.raises(_Killed):
         train_nf2vec(train, val, spec, "sdf", ENC, DEC, cfg, tmp_path / "cut", device="cpu", on_epoch_end=kill)
-    assert torch.load(tmp_path / "cut" / "last.pt", weights_only=True)["epoch"] == 2
+    assert load_checkpoint(tmp_path / "cut" / "last.safetensors")["epoch"] == 2
     seen: list[int] = []
     res = train_nf2vec(train, val, spec, "sdf", ENC, DEC, cfg, tmp_path / "cut", device="cpu",
                        on_epoch_end=lambda e, r: seen.append(e))
@@ -163,7 +164,7 @@ def test_contrastive_term_trains_reproducibly_resumes_and_is_validated(tmp_path:
     con = replace(cfg, contrastive=0.1, contrastive_dim=16)
     full = train_nf2vec(train, val, spec, "sdf", ENC, DEC, con, tmp_path / "full", device="cpu")
     assert full["history"][-1]["train_loss"] != plain["history"][-1]["train_loss"]
-    ckpt = torch.load(tmp_path / "full" / "last.pt", weights_only=False)
+    ckpt = load_checkpoint(tmp_path / "full" / "last.safetensors")
     assert {"head.0.weight", "logit_scale", "logit_bias"} <= set(ckpt["contrastive"])
     assert ckpt["contrastive"]["logit_scale"] != pytest.approx(float(torch.log(torch.tensor(10.0))))  # learned
 
