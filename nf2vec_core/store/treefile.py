@@ -22,7 +22,7 @@ from safetensors import SafetensorError, safe_open
 from ..errors import BadInputError
 from .io import write_tensors
 
-FORMAT = "nf2vec-tree/1"
+FORMAT = "nf2vec-tree/1"   # the one header metadata key (safetensors writes several keys in no set order)
 
 
 def encode_tree(tree: Any) -> tuple[str, dict[str, torch.Tensor]]:
@@ -73,7 +73,7 @@ def _key(k: Any) -> Any:
 def save_tree(path: str | Path, tree: dict[str, Any]) -> Path:
     """Write ``tree`` to ``path`` (safetensors + JSON metadata), atomically."""
     text, tensors = encode_tree(tree)
-    return write_tensors(path, tensors, metadata={"format": FORMAT, "tree": text})
+    return write_tensors(path, tensors, metadata={FORMAT: text})
 
 
 def load_tree(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -85,8 +85,8 @@ def load_tree(path: str | Path, map_location: str | torch.device = "cpu") -> dic
     try:
         with safe_open(str(path), framework="pt", device=str(map_location)) as f:
             meta = f.metadata() or {}
-            if meta.get("format") != FORMAT or "tree" not in meta:
-                raise BadInputError(path, "a safetensors file, but not an nf2vec model file (no tree metadata)")
+            if FORMAT not in meta:
+                raise BadInputError(path, "a safetensors file, but not an nf2vec model file (no nf2vec-tree metadata)")
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except BadInputError:
         raise
@@ -94,7 +94,7 @@ def load_tree(path: str | Path, map_location: str | torch.device = "cpu") -> dic
         raise BadInputError(path, "not an nf2vec model file: expected safetensors (pickled .pt checkpoints "
                                   f"are refused; re-run the stage that writes it) ({type(exc).__name__})") from exc
     try:
-        return decode_tree(meta["tree"], tensors)
+        return decode_tree(meta[FORMAT], tensors)
     except (ValueError, KeyError, TypeError) as exc:
         raise BadInputError(path, f"corrupt tree metadata ({type(exc).__name__}: {exc})") from exc
 
