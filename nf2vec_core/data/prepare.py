@@ -60,10 +60,14 @@ class DatasetParams:
     max_yaw_deg: float = 180.0            # procedural: yaw uniform in [-max, max] degrees (180 = any heading)
     workers: int = 0                      # processes preprocessing items in parallel (0 = one per CPU)
     seed: int = 0
+    images: Optional[str] = None          # mnist: the idx pair to read, relative to root (None = found in root)
+    labels: Optional[str] = None
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
             raise ConfigError(f"param 'source': unknown source {self.source!r}; expected one of {SOURCES}")
+        if (self.images is None) != (self.labels is None) or (self.images and self.source != "mnist"):
+            raise ConfigError("param 'images'/'labels': name both files of an idx pair, for source 'mnist' only")
         if self.source in ("mnist", "digits") and self.field != "pixels":
             raise ConfigError(f"param 'field': image source {self.source!r} needs field 'pixels'")
         if self.source in ("pointcloud_ply", "shapenet_part") and self.field != "udf":
@@ -270,31 +274,29 @@ def _layout_item(args: tuple) -> ShapeRecord | dict:
 
 # ----------------------------------------------------------------- image sources
 def image_records(p: DatasetParams) -> tuple[pd.DataFrame, np.ndarray]:
-    """MNIST (idx files under ``root``) or scikit-learn digits: index table and images [N,H,W,1] in [0,1]."""
-    from .readers import load_sklearn_digits, read_mnist_idx
+    """MNIST (idx files under ``root``, see :mod:`.mnist`) or scikit-learn digits: index table and
+    images [N,H,W,1] in [0,1]."""
+    from .mnist import cap_per_class, official_splits, read_mnist_folder
+    from .readers import load_sklearn_digits
 
+    official = None  # the split given by the files ("train"/"test" per item), if any
     if p.source == "digits":
         images, labels = load_sklearn_digits()
-        source = "sklearn:digits"
+        sources = [f"sklearn:digits#{i}" for i in range(len(labels))]
     else:
         if not p.root:
             raise ConfigError("param 'root': source 'mnist' needs the directory with the idx files")
-        root = Path(p.root)
-        img = next(iter(sorted(root.glob("*images*idx3*"))), None)
-        lab = next(iter(sorted(root.glob("*labels*idx1*"))), None)
-        if img is None or lab is None:
-            raise BadInputError(root, "no MNIST idx files (*images*idx3*, *labels*idx1*) found")
-        images, labels = read_mnist_idx(img, lab)
-        images = images.astype(np.float32) / 255.0
-        source = str(img)
+        mnist = read_mnist_folder(Path(p.root), p.images, p.labels)
+        images = mnist.images.astype(np.float32) / 255.0
+        labels, sources, official = mnist.labels, mnist.sources, mnist.official
     classes = [str(int(c)) for c in labels]
-    keep = np.arange(len(labels))
-    if p.n_per_class:
-        keep = np.concatenate([np.flatnonzero(labels == c)[: p.n_per_class] for c in np.unique(labels)])
-        keep.sort()
+    keep = cap_per_class(labels, p.n_per_class, official)
     ids = [f"{p.source}_{i:05d}" for i in keep]
-    splits = assign_splits(ids, [classes[i] for i in keep], p.split.val, p.split.test, p.seed)
-    df = pd.DataFrame({"id": ids, "source": [f"{source}#{i}" for i in keep],
+    if official is None:
+        splits = assign_splits(ids, [classes[i] for i in keep], p.split.val, p.split.test, p.seed)
+    else:  # official test set; validation carved from the official train set
+        splits = official_splits(ids, [classes[i] for i in keep], official[keep], p.split.val, p.seed)
+    df = pd.DataFrame({"id": ids, "source": [sources[i] for i in keep],
                        "class_name": [classes[i] for i in keep], "split": splits})
     return df, images[keep][..., None].astype(np.float32)
 
