@@ -182,10 +182,19 @@ def scan_shapenet_part(root: str | Path) -> list[Item]:
     return _require(items, root, "ShapeNet-Part <synset>/points/*.pts")
 
 
+def scan_pointclouds(root: str | Path) -> list[Item]:
+    """Labelled point-cloud releases (:func:`nf2vec_core.data.pointclouds.scan_clouds`, layout detected);
+    an HDF5 row's index is ``extra["row"]``, a cloud without split folder gets split ``"unknown"``."""
+    from .pointclouds import scan_clouds  # imported here: that module builds on this one
+
+    return scan_clouds(root).to_items()
+
+
 SCANNERS: dict[str, Callable[..., list[Item]]] = {
     "modelnet": scan_modelnet,
     "shapenetcore": scan_shapenetcore,
     "manifold40": scan_manifold40,
     "pointcloud_ply": scan_pointcloud_ply,
     "shapenet_part": scan_shapenet_part,
+    "pointclouds": scan_pointclouds,
 }
