@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from _common import ROOT, parser, params, run
 
-from nf2vec_core.config import load_section
+from nf2vec_core.config import load_section, load_value
 from nf2vec_core.fitting.run import pick_device
 from nf2vec_core.nerf.arch import NerfArch
 from nf2vec_core.nerf.dataset import NerfDataParams, fit_nerf_dataset
@@ -19,9 +19,10 @@ def main() -> None:
     data = load_section(p, "nerf.data", NerfDataParams)
     arch = load_section(p, "nerf.arch", NerfArch)
     cfg = load_section(p, "nerf.fit", NerfFitConfig)
-    device = pick_device(p["nerf"].get("device", "auto"))
+    shard_size = load_value(p, "nerf.shard_size", int)
+    device = pick_device(load_value(p, "nerf.device", str, default="auto"))
     summary = fit_nerf_dataset(ROOT / "data" / "views" / data.from_dataset, ROOT / "data" / "nerf" / data.from_dataset,
-                               arch, cfg, shard_size=int(p["nerf"]["shard_size"]), device=device)
+                               arch, cfg, shard_size=shard_size, device=device)
     summary["hardware"] = hardware_summary()
     write_json(ROOT / "metrics" / "nerf_fit.json", summary)
     print(summary)
