@@ -8,9 +8,11 @@ Every numeric param is checked by a rule chosen, in this order, by
 3. :data:`NAME_RULES`, the convention by field name (``steps``, ``lr``, ``*_size``, ...).
 
 A tuple/list of numbers is checked item by item. Rules that tie several fields together live in
-:data:`CROSS_RULES` and run on the field values (defaults filled in) before the dataclass is built. A failed rule raises a one-line
-:class:`~nf2vec_core.errors.ConfigError` naming the dotted param, the rule and the bad value, e.g.
-``param 'fit.steps' must be a positive integer, got -5``.
+:data:`CROSS_RULES` and run on the field values (defaults filled in) before the dataclass is built.
+A failed rule raises a one-line :class:`~nf2vec_core.errors.ConfigError` naming the dotted param,
+the rule and the bad value, e.g. ``param 'fit.steps' must be a positive integer, got -5``.
+Values of other types are left to the type checks of :mod:`nf2vec_core.config`; a dataclass's own
+``__post_init__`` checks still run after these.
 """
 from __future__ import annotations
 
