@@ -3,11 +3,14 @@
 ``load_section(params, "fit", FitParams)`` builds the dataclass from ``params["fit"]`` and fails
 fast, naming the key, on a missing section, a missing required key, an unknown (e.g. misspelt)
 key, or a value of the wrong type. Nested dataclasses and ``Optional``/``tuple``/``list``/``dict``
-fields are checked recursively; ints are accepted where floats are expected.
+fields are checked recursively; ints are accepted where floats are expected. Each value is then
+checked for range and meaning by the rules of :mod:`nf2vec_core.validation` (positive counts,
+``lr > 0``, fractions in [0, 1], known devices, ...).
 """
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from pathlib import Path
@@ -15,6 +18,7 @@ from typing import Any, Literal, TypeVar
 
 import yaml
 
+from . import validation
 from .errors import ConfigError
 
 T = TypeVar("T")
@@ -33,6 +37,18 @@ def read_params(path: str | Path = "params.yaml") -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return data
+
+
+def merge_params(base: dict[str, Any], overlay: dict[str, Any], where: str = "") -> dict[str, Any]:
+    """``base`` with the values of ``overlay`` (e.g. configs/paper.yaml) deep-merged in; every key of
+    the overlay must already exist in ``base``."""
+    out = dict(base)
+    for k, v in overlay.items():
+        key = f"{where}{k}"
+        if k not in base:
+            raise ConfigError(f"unknown param '{key}' in overlay")
+        out[k] = merge_params(base[k], v, key + ".") if isinstance(v, dict) and isinstance(base[k], dict) else v
+    return out
 
 
 def get_path(params: dict[str, Any], dotted: str) -> Any:
@@ -68,10 +84,41 @@ def from_dict(cls: type[T], data: Any, where: str) -> T:
                 raise ConfigError(f"missing param '{key}'")
             continue
         kwargs[name] = _coerce(hints[name], data[name], key)
+        validation.check_field(cls, name, kwargs[name], key, f.metadata)
+    validation.check_fields_together(cls, {**_defaults(fields.values()), **kwargs}, where)
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"param '{where}': {exc}") from exc
+        raise ConfigError(_in_section(str(exc), where, fields)) from exc
+
+
+def _in_section(message: str, where: str, fields: typing.Iterable[str]) -> str:
+    """A dataclass's own error message placed in section ``where``: ``param 'x': ...`` (a field of
+    the dataclass) becomes ``param 'where.x': ...``; any other message gets ``param 'where': ``."""
+    m = re.match(r"param '(\w+)'", message)
+    if m and m.group(1) in fields:
+        return f"param '{where}.{m.group(1)}'{message[m.end():]}"
+    return f"param '{where}': {message}"
+
+
+def _defaults(fields: typing.Iterable[dataclasses.Field]) -> dict[str, Any]:
+    return {f.name: f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+            for f in fields if f.default is not MISSING or f.default_factory is not MISSING}  # type: ignore[misc]
+
+
+def load_value(params: dict[str, Any], dotted: str, tp: Any, default: Any = MISSING) -> Any:
+    """One param outside any dataclass (e.g. ``nerf.device``): type-checked like a dataclass field
+    and range-checked by the rule its name carries (:data:`nf2vec_core.validation.NAME_RULES`);
+    ``default`` when the key is absent (ConfigError when there is none)."""
+    parent, _, name = dotted.rpartition(".")
+    node = get_path(params, parent) if parent else params
+    if not isinstance(node, dict) or name not in node:
+        if default is MISSING:
+            raise ConfigError(f"missing param '{dotted}'")
+        return default
+    value = _coerce(tp, node[name], dotted)
+    validation.check_field(None, name, value, dotted)
+    return value
 
 
 def _coerce(tp: Any, value: Any, key: str) -> Any:

@@ -20,6 +20,8 @@ from typing import Callable, Sequence, TypeVar
 
 from tqdm.auto import tqdm
 
+from .errors import ConfigError
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -38,6 +40,24 @@ def tune_allocator(threshold: int = 1 << 30) -> bool:
         return bool(libc.mallopt(M_MMAP_THRESHOLD, threshold)) and bool(libc.mallopt(M_TRIM_THRESHOLD, threshold))
     except (OSError, AttributeError):
         return False
+
+
+def check_device(name: str, key: str = "device") -> None:
+    """ConfigError (naming param ``key``) when device ``name`` (auto, cpu, cuda, cuda:N, mps) is not
+    present on this machine; ``auto`` and ``cpu`` always are."""
+    if name in ("auto", "cpu"):
+        return
+    import torch
+
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"param '{key}' asks for {name!r} but CUDA is not available here (use auto or cpu)")
+        index = int(name.split(":", 1)[1]) if ":" in name else 0
+        if index >= torch.cuda.device_count():
+            raise ConfigError(f"param '{key}' asks for {name!r} but this machine has "
+                              f"{torch.cuda.device_count()} CUDA device(s)")
+    elif name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ConfigError(f"param '{key}' asks for 'mps' but MPS is not available here (use auto or cpu)")
 
 
 CPU_POINTS_IN_FLIGHT = 16384   # fields x points per forward call on CPU

@@ -5,7 +5,7 @@ from dataclasses import asdict
 
 from _common import ROOT, parser, params, run
 
-from nf2vec_core.config import load_section
+from nf2vec_core.config import load_section, load_value
 from nf2vec_core.fitting.run import pick_device
 from nf2vec_core.nerf.arch import NerfArch
 from nf2vec_core.nerf.dataset import NerfDataParams, fit_nerf_dataset
@@ -22,9 +22,9 @@ def main() -> None:
     data = load_section(p, "nerf.data", NerfDataParams)
     arch = load_section(p, "nerf.arch", NerfArch)
     cfg = load_section(p, "nerf.fit", NerfFitConfig)
-    device = pick_device(p["nerf"].get("device", "auto"))
+    shard_size = load_value(p, "nerf.shard_size", int)
+    device = pick_device(load_value(p, "nerf.device", str, default="auto"))
     views, out = ROOT / "data" / "views" / data.from_dataset, ROOT / "data" / "nerf" / data.from_dataset
-    shard_size = int(p["nerf"]["shard_size"])
     work = staging.open_work(staging.work_dir(ROOT, "fit_nerf", data.from_dataset),
                              staging.fingerprint({"arch": asdict(arch), "fit": asdict(cfg), "shard_size": shard_size},
                                                  [views], [__file__]))

@@ -17,6 +17,7 @@ from nf2vec_core.runtime import hardware_summary
 from nf2vec_core.store.embeddings import read_embeddings, split_arrays
 from nf2vec_core.store.io import write_csv, write_json
 from nf2vec_core.tasks.classification import ClassifierConfig, evaluate_classifier, save_classifier, train_classifier
+from nf2vec_core.tasks.params import RetrievalParams
 from nf2vec_core.tasks.retrieval import retrieval_report
 from nf2vec_core.viz.figures import plot_confusion, plot_image_grid
 
@@ -28,7 +29,7 @@ def main() -> None:
     data = load_section(p, "nerf.data", NerfDataParams)
     cls_cfg = load_section(p, "classifier", ClassifierConfig)
     base = load_section(p, "nerf.baseline", BaselineParams)
-    ks = [int(k) for k in p["retrieval"]["ks"]]
+    ks = list(load_section(p, "retrieval", RetrievalParams).ks)
     ds = NerfDataset(ROOT / "data" / "nerf" / data.from_dataset)
     classes = ds.classes
     emb, index = read_embeddings(ROOT / "data" / "embeddings" / "nerf")

@@ -9,7 +9,7 @@ import pandas as pd
 import torch
 from _common import ROOT, parser, params, run
 
-from nf2vec_core.config import load_section
+from nf2vec_core.config import load_section, load_value
 from nf2vec_core.decoders.implicit import ImplicitDecoderConfig
 from nf2vec_core.fitting.run import pick_device
 from nf2vec_core.nerf.dataset import NerfDataParams, NerfDataset, load_view_sets, scene_batch
@@ -29,7 +29,7 @@ def main() -> None:
     data = load_section(p, "nerf.data", NerfDataParams)
     enc_p = load_section(p, "nerf.encoder", NerfEncoderParams)
     dec_p = load_section(p, "nerf.decoder", ImplicitDecoderConfig)
-    device = pick_device(p["nerf"].get("device", "auto"))
+    device = pick_device(load_value(p, "nerf.device", str, default="auto"))
     views_dir = ROOT / "data" / "views" / data.from_dataset
     ds = NerfDataset(ROOT / "data" / "nerf" / data.from_dataset)
     theta = ds.params()
