@@ -16,6 +16,8 @@ Values of other types are left to the type checks of :mod:`nf2vec_core.config`; 
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import math
 import re
 from dataclasses import dataclass
@@ -160,6 +162,9 @@ DIRECTORY_SOURCES = ("modelnet", "shapenetcore", "manifold40", "pointcloud_ply",
 def _dataset_source(obj: Any, where: str) -> None:
     if obj.source in DIRECTORY_SOURCES and not obj.root:
         raise ConfigError(f"param '{where}.root' is required for source {obj.source!r} (the dataset directory)")
+    if obj.root and obj.inputs and Path(obj.inputs) != Path(obj.root):
+        raise ConfigError(f"param '{where}.inputs' must name the dataset's root ({obj.root!r}): DVC re-runs "
+                          f"preprocessing when a file under it changes; got {obj.inputs!r}")
     if obj.source == "procedural" and obj.n_per_class < 1:
         raise ConfigError(f"param '{where}.n_per_class' must be a positive integer for source 'procedural', "
                           f"got {obj.n_per_class}")

@@ -1,13 +1,13 @@
 """Fit one NF per item of a prepared dataset, from a shared init, into a neural dataset."""
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 from _common import ROOT, parser, params, run
 
-from nf2vec_core.config import load_section
-from nf2vec_core.fitting.run import FitParams, NFParams, fit_dataset, merge_parts
+from nf2vec_core.config import from_dict, get_path, load_section
+from nf2vec_core.fitting.run import FitParams, NFParams, fit_dataset, merge_parts, parse_part
 from nf2vec_core.store import staging
 from nf2vec_core.store.io import write_json
 
@@ -28,10 +28,10 @@ def main() -> None:
     args = ap.parse_args()
     p = params(args)
     nf = load_section(p, args.nf_section, NFParams)
-    fit = load_section(p, args.fit_section, FitParams)
     overrides = {k: v for k, v in (("init", args.init), ("steps", args.steps)) if v is not None}
-    fit = replace(fit, **overrides)
-    i, k = (int(v) for v in args.part.split("/"))
+    section = get_path(p, args.fit_section)
+    fit = from_dict(FitParams, {**section, **overrides} if isinstance(section, dict) else section, args.fit_section)
+    i, k = parse_part(args.part)
     out = Path(args.out or ROOT / "data" / "neural" / args.dataset)
     prepared = Path(args.prepared or ROOT / "data" / "prepared" / args.dataset)
     if args.merge or k > 1:  # parts of a run split across machines write into --out directly

@@ -48,6 +48,8 @@ class DatasetParams:
     source: str = "procedural"
     field: FieldKind = "occupancy"
     root: Optional[str] = None            # user's dataset root (real layouts)
+    inputs: Optional[str] = None          # what DVC watches for this dataset (dvc.yaml): the root for real
+                                          # layouts, the generating module for generated data
     n_per_class: int = 40                 # procedural: shapes per class; real: cap per class (0 = all)
     classes: Optional[list[str]] = None   # subset of classes (None = all)
     split: SplitParams = dc_field(default_factory=SplitParams)

@@ -98,6 +98,17 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def parse_part(text: str) -> tuple[int, int]:
+    """``"i/k"`` (fit the shards ``s`` with ``s % k == i``) as ``(i, k)``; ConfigError otherwise."""
+    try:
+        i, k = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise ConfigError(f"--part must be i/k with whole numbers, got {text!r}") from None
+    if not 0 <= i < k:
+        raise ConfigError(f"--part i/k needs 0 <= i < k, got {text!r}")
+    return i, k
+
+
 def chunk_seed(fit: FitParams, view: int, first_row: int) -> int:
     """Point-sampling seed of the chunk that starts at prepared row ``first_row``. View 0 is the
     dataset's own NF; views 1, 2, ... are other fits of the same item (:func:`fit_views`)."""

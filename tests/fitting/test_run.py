@@ -78,3 +78,12 @@ def test_off_grid_quality_alone_matches_the_full_measure(prepared, tmp_path):
         full = quality(nd.spec, nd.params(), data, 0, 3)
         off = quality(nd.spec, nd.params(), data, 0, 3, on_grid=False)
         assert set(off) == {key} and torch.equal(off[key], full[key]) and off[key].shape == (3,)
+
+
+def test_parse_part_reads_i_of_k_and_refuses_the_rest():
+    from nf2vec_core.errors import ConfigError
+    from nf2vec_core.fitting.run import parse_part
+    assert parse_part("0/1") == (0, 1) and parse_part("2/3") == (2, 3)
+    for bad in ("3/3", "-1/2", "a/b", "1", "1/0"):
+        with pytest.raises(ConfigError, match="--part"):
+            parse_part(bad)
