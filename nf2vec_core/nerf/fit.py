@@ -20,7 +20,7 @@ collapse to empty space (held-out PSNR = that of a blank image, 15.9 dB; 23.5 dB
 Rays: ``fg_fraction`` of each step's rays are drawn among the foreground pixels, the rest
 uniformly. With uniform rays alone, an object covering ~4 % of a view gets ~10 of 256 rays a step,
 and thin ones collapse to empty space: 11 of the 15 procedural airplanes (16 of 150 NeRFs) fitted
-to nothing in 300 steps. A quarter of the rays on the foreground fits them all (stop 20).
+to nothing in 300 steps. A quarter of the rays on the foreground fits them all.
 
 Quality is the PSNR of held-out views rendered over the views' own background
 (:func:`evaluate_psnr`, mean over views of per-view PSNR).
