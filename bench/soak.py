@@ -124,6 +124,9 @@ def main() -> None:
         print(f"kills: {kills}; resumed from: {', '.join(starts[1:])}")
         print(f"files compared: {len(a)} reference / {len(b)} soaked; identical {same}, "
               f"different {len(set(a) | set(b)) - same}")
+        for k in sorted(set(a) | set(b)):
+            if a.get(k) != b.get(k):
+                print(f"  differs: {k}")
         if a != b:
             raise SystemExit("soak: the interrupted run's artifacts differ from the uninterrupted run's")
     finally:

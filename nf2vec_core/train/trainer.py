@@ -9,8 +9,9 @@ a one-cycle (default), cosine or constant learning-rate schedule, stepped per ba
 
 Outputs in ``out_dir`` (written by rank 0 only): ``last.safetensors`` after every epoch (atomic), ``best.safetensors``
 (lowest validation loss; lowest training loss when there is no validation set) and
-``history.csv`` (one row per epoch: ``epoch, train_loss, val_loss, lr, seconds``; ``epoch`` is
-0-based). With ``resume=True`` a run finds ``last.safetensors`` and continues from the next epoch; item
+``history.csv`` (one row per epoch: ``epoch, train_loss, val_loss, lr``; ``epoch`` is 0-based).
+Timings never enter these files (the same training gives the same bytes): each epoch's seconds go
+to ``timing.csv`` beside them and to the returned history. With ``resume=True`` a run finds ``last.safetensors`` and continues from the next epoch; item
 order and query sampling depend only on ``(seed, epoch, rank)``, so a resumed run reproduces the
 losses of an uninterrupted one.
 
@@ -43,7 +44,8 @@ from . import distributed as D
 from .checkpoint import atomic_save, build_models, load_checkpoint
 from .losses import LossConfig, check_kind, field_loss, siglip_loss
 
-HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "lr", "seconds")
+HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "lr")
+TIMING_COLUMNS = ("epoch", "seconds")
 # train-config keys that may differ between a run and its resumption
 _RESUME_FREE_KEYS = ("num_workers", "log_every", "val_every", "amp")
 
@@ -230,10 +232,10 @@ def _epoch_seed(seed: int, epoch: int, rank: int) -> int:
     return (int(seed) * 1_000_003 + int(epoch) * 7_919 + int(rank) * 104_729 + 17) % (2**63 - 1)
 
 
-def _write_history(path: Path, history: list[dict[str, float]]) -> None:
+def _write_history(path: Path, history: list[dict[str, float]], columns: tuple[str, ...] = HISTORY_COLUMNS) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     with tmp.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS)
+        w = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         w.writeheader()
         w.writerows(history)
     os.replace(tmp, path)
@@ -241,7 +243,7 @@ def _write_history(path: Path, history: list[dict[str, float]]) -> None:
 
 def _with_seconds(history: list[dict[str, Any]], csv_path: Path) -> list[dict[str, Any]]:
     """Checkpoints keep no timings; a resumed run takes the earlier epochs' seconds from the
-    history file beside the checkpoint (NaN where it has none)."""
+    timing file beside the checkpoint (NaN where it has none)."""
     seconds: dict[int, float] = {}
     if csv_path.is_file():
         with csv_path.open(newline="") as f:
@@ -354,7 +356,7 @@ def train_nf2vec(train: FieldDataset, val: FieldDataset | None, spec: ArchSpec, 
             opt.load_state_dict(ckpt["optimizer"])
             sched.load_state_dict(ckpt["scheduler"])
             start_epoch = int(ckpt["epoch"])
-            history = _with_seconds(list(ckpt["history"]), out_dir / "history.csv")
+            history = _with_seconds(list(ckpt["history"]), out_dir / "timing.csv")
             best_epoch, best_loss = int(ckpt["best_epoch"]), float(ckpt["best_val_loss"])
             torch.set_rng_state(ckpt["rng"]["cpu"].cpu())
             if dev.type == "cuda" and ckpt["rng"].get("cuda") is not None:
@@ -404,6 +406,7 @@ def train_nf2vec(train: FieldDataset, val: FieldDataset | None, spec: ArchSpec, 
                     atomic_save(state, best_path)
                 atomic_save(state, last_path)
                 _write_history(out_dir / "history.csv", history)
+                _write_history(out_dir / "timing.csv", history, TIMING_COLUMNS)
                 tqdm.write(f"epoch {epoch}: train {train_loss:.5f} val {val_loss:.5f} "
                            f"({row['seconds']:.1f}s)")
             D.barrier()

@@ -91,6 +91,6 @@ def test_two_process_gloo_training_writes_one_checkpoint(tmp_path: Path) -> None
     # losses are all-reduced: both ranks log the same values
     assert [s[2] for s in r0["steps"]] == [s[2] for s in r1["steps"]] and r0["best"] == r1["best"]
     run = tmp_path / "run"
-    assert sorted(p.name for p in run.iterdir()) == ["best.safetensors", "history.csv", "last.safetensors"]
+    assert sorted(p.name for p in run.iterdir()) == ["best.safetensors", "history.csv", "last.safetensors", "timing.csv"]
     enc, dec, meta = load_model(run / "last.safetensors")
     assert meta["epoch"] == 2 and meta["in_dim"] == 3

@@ -56,6 +56,8 @@ def test_end_to_end_training_reduces_the_loss_and_reloads(tmp_path: Path) -> Non
     assert not list(tmp_path.glob(".*tmp*"))
     rows = list(csv.DictReader((tmp_path / "history.csv").open()))
     assert len(rows) == 3 and float(rows[2]["train_loss"]) == pytest.approx(hist[2]["train_loss"])
+    assert "seconds" not in rows[0] and all(h["seconds"] > 0 for h in hist)     # timings beside, not inside
+    assert len(list(csv.DictReader((tmp_path / "timing.csv").open()))) == 3
 
     enc, dec, meta = load_model(tmp_path / "best.safetensors")
     assert meta["field_kind"] == "udf" and meta["arch"] == spec and meta["best_epoch"] == res["best_epoch"]
