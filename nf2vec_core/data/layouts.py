@@ -18,7 +18,10 @@ suffix, or ``<synset>/<model id>`` for ShapeNet); lists are sorted by id; split 
 and anything absent to ``"unknown"``, which :func:`nf2vec_core.data.prepare.assign_splits`
 resolves deterministically.
 Hidden files/folders and ``__MACOSX`` debris are ignored. A root with no recognised file raises
-:class:`~nf2vec_core.errors.BadInputError` naming the root and the expected layout.
+:class:`~nf2vec_core.errors.BadInputError` naming the root and the expected layout. Suffixes match
+case-insensitively (``chair_0001.OFF`` is a ModelNet item). Files of another data format where a
+``<class>/<split>`` layout expects its items (an ``.obj`` in a ModelNet tree) are not items; they are
+listed by :func:`stray_files`, so that preprocessing reports them instead of ignoring them.
 """
 from __future__ import annotations
 
@@ -46,6 +49,10 @@ class Item:
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
 
+class NoItemsError(BadInputError):
+    """A dataset root holding no file of the expected layout."""
+
+
 # ----------------------------------------------------------------------- helpers
 def _root(root: str | Path) -> Path:
     root = Path(root)
@@ -61,7 +68,7 @@ def _visible(path: Path, root: Path) -> bool:
 def _require(items: list[Item], root: Path, expected: str) -> list[Item]:
     """Sort by id; raise on an empty scan or duplicate ids."""
     if not items:
-        raise BadInputError(root, f"no recognised files: expected {expected}")
+        raise NoItemsError(root, f"no recognised files: expected {expected}")
     items = sorted(items, key=lambda it: it.id)
     dup = next((a.id for a, b in zip(items, items[1:]) if a.id == b.id), None)
     if dup is not None:
@@ -69,18 +76,44 @@ def _require(items: list[Item], root: Path, expected: str) -> list[Item]:
     return items
 
 
+def _class_split_paths(root: Path) -> list[Path]:
+    """Visible files at ``<class>/<split>/<file>`` or ``<class>/<file>``."""
+    return [path for pattern in ("*/*/*", "*/*") for path in root.glob(pattern)
+            if path.is_file() and _visible(path, root)]
+
+
 def _class_split_files(root: str | Path, suffix: str, expected: str) -> list[Item]:
     """``<class>/<split>/*<suffix>`` (split from the folder name) or ``<class>/*<suffix>`` (split unknown)."""
     root = _root(root)
     items = []
-    for pattern in (f"*/*/*{suffix}", f"*/*{suffix}"):
-        for path in root.glob(pattern):
-            if not path.is_file() or not _visible(path, root):
-                continue
-            rel = path.relative_to(root)
-            split = _SPLIT_ALIASES.get(rel.parts[1].lower(), UNKNOWN) if len(rel.parts) == 3 else UNKNOWN
-            items.append(Item(rel.with_suffix("").as_posix(), path, rel.parts[0], split))
+    for path in _class_split_paths(root):
+        if path.suffix.lower() != suffix:
+            continue
+        rel = path.relative_to(root)
+        split = _SPLIT_ALIASES.get(rel.parts[1].lower(), UNKNOWN) if len(rel.parts) == 3 else UNKNOWN
+        items.append(Item(rel.with_suffix("").as_posix(), path, rel.parts[0], split))
+    if not items:
+        strays = stray_files(root, suffix)
+        if strays:
+            expected += f" (found {len(strays)} file(s) of another format, e.g. {strays[0].id!r})"
     return _require(items, root, expected)
+
+
+# suffixes of data files (meshes, point clouds) that a <class>/<split> layout reports when it expects another one;
+# other files (notes, licences, listings) are ignored
+DATA_SUFFIXES = (".off", ".obj", ".ply", ".stl", ".glb", ".gltf", ".npy", ".npz", ".pts", ".pcd", ".h5", ".xyz")
+LAYOUT_SUFFIX = {"modelnet": ".off", "manifold40": ".obj", "pointcloud_ply": ".ply"}
+
+
+def stray_files(root: str | Path, suffix: str) -> list[Item]:
+    """Data files (:data:`DATA_SUFFIXES`) in a ``<class>/<split>`` tree that does not read them
+    (``suffix`` is the one it reads): one :class:`Item` each, id = the relative path with its suffix,
+    split ``"unknown"``, sorted by id."""
+    root = _root(root)
+    strays = [Item(path.relative_to(root).as_posix(), path, path.relative_to(root).parts[0], UNKNOWN)
+              for path in _class_split_paths(root)
+              if path.suffix.lower() in DATA_SUFFIXES and path.suffix.lower() != suffix]
+    return sorted(strays, key=lambda it: it.id)
 
 
 # ---------------------------------------------------------------------- scanners
@@ -152,7 +185,7 @@ def scan_shapenet_part(root: str | Path) -> list[Item]:
     root = _root(root)
     cat_file = root / "synsetoffset2category.txt"
     if not cat_file.is_file():
-        raise BadInputError(root, "no recognised files: expected synsetoffset2category.txt (ShapeNet-Part)")
+        raise NoItemsError(root, "no recognised files: expected synsetoffset2category.txt (ShapeNet-Part)")
     names: dict[str, str] = {}
     for line in cat_file.read_text().splitlines():  # one line per category: "<Name>\t<synset>"
         parts = line.split()

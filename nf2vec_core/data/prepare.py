@@ -12,8 +12,12 @@ Output directory (``docs/neural_dataset_format.md``, "prepared data")::
     meta.json           kind, sizes, class names, clip, source
     rejected.csv        items that could not be used, with the reason
 
-Items that fail to read (corrupt, empty, degenerate, NaN) are skipped and listed in
-``rejected.csv``; the run goes on with the rest.
+Items that fail to read (corrupt, empty, degenerate, NaN, no volume where the field needs one) and
+data files of another format than the layout's are skipped and listed in ``rejected.csv``; the run
+goes on with the rest. Splits missing from the layout are assigned after the rejection, so a
+rejected item cannot leave a class without its validation or test item. A run in which every item
+is rejected writes nothing but the rejected list (``rejected.csv``, or ``rejected.failed.csv`` beside
+the outputs of an earlier successful run, which stay as they were) and raises ``BadInputError``.
 """
 from __future__ import annotations
 
@@ -95,6 +99,15 @@ def assign_splits(ids: list[str], classes: list[str], val: float, test: float, s
     return out
 
 
+def _split_unassigned(records: list[ShapeRecord], p: DatasetParams) -> list[ShapeRecord]:
+    """Give the records without a train/val/test split one by :func:`assign_splits` (in place)."""
+    todo = [r for r in records if r.split not in ("train", "val", "test")]
+    for r, split in zip(todo, assign_splits([r.id for r in todo], [r.class_name for r in todo],
+                                            p.split.val, p.split.test, p.seed)):
+        r.split = split
+    return records
+
+
 def _stable_hash(s: str) -> int:
     import hashlib
     return int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little")
@@ -163,7 +176,8 @@ def _procedural_item(args: tuple) -> ShapeRecord | dict:
     """Ground truth of one procedural shape (a worker of :func:`procedural_records`)."""
     from . import procedural as proc
 
-    sid, split, class_name, shape_seed, p = args
+    sid, class_name, shape_seed, p = args
+    split = "unknown"  # assigned after the rejection (_split_unassigned)
     try:
         shape = proc.make_shape(class_name, shape_seed, p.max_yaw_deg)
         rng = np.random.default_rng([p.seed, _stable_hash(sid) & 0xFFFFFFFF])
@@ -181,11 +195,11 @@ def procedural_records(p: DatasetParams) -> tuple[list[ShapeRecord], list[dict]]
 
     seeds = proc.dataset_seeds(p.n_per_class, p.seed, p.classes, p.max_yaw_deg)
     ids = [f"{c}_{i:04d}" for i, (c, _) in enumerate(seeds)]
-    splits = assign_splits(ids, [c for c, _ in seeds], p.split.val, p.split.test, p.seed)
     # the workers build the shapes too (normalising one costs about as much as its ground truth)
-    jobs = [(sid, split, c, s, p) for sid, split, (c, s) in zip(ids, splits, seeds)]
-    return _records_and_rejected(parallel_map(_procedural_item, jobs, p.workers,
-                                              desc="preprocess procedural", unit="shape"))
+    jobs = [(sid, c, s, p) for sid, (c, s) in zip(ids, seeds)]
+    records, rejected = _records_and_rejected(parallel_map(_procedural_item, jobs, p.workers,
+                                                           desc="preprocess procedural", unit="shape"))
+    return _split_unassigned(records, p), rejected
 
 
 def _mesh_fields(path: Path, p: DatasetParams, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -197,6 +211,8 @@ def _mesh_fields(path: Path, p: DatasetParams, rng: np.random.Generator) -> dict
     from .readers import read_mesh
 
     mesh = read_mesh(path)
+    if p.field in ("occupancy", "sdf"):
+        mesh.require_volume(path)
     _, center, scale = normalize_points(mesh.vertices)
     verts = apply_normalization(mesh.vertices, center, scale).astype(np.float64)
     tm = trimesh.Trimesh(verts, mesh.faces, process=False)
@@ -228,13 +244,24 @@ def _pointcloud_fields(points: np.ndarray, labels: np.ndarray, p: DatasetParams,
 
 def layout_records(p: DatasetParams) -> tuple[list[ShapeRecord], list[dict]]:
     """Real dataset layouts on the user's disk (ModelNet, ShapeNetCore, Manifold40, PLY clouds, ShapeNet-Part)."""
-    from .layouts import SCANNERS
+    from .layouts import LAYOUT_SUFFIX, SCANNERS, NoItemsError, stray_files
 
     if not p.root:
         raise ConfigError(f"param 'root': source {p.source!r} needs the dataset root directory")
-    items = SCANNERS[p.source](Path(p.root))
+    root = Path(p.root)
+    strays = stray_files(root, LAYOUT_SUFFIX[p.source]) if p.source in LAYOUT_SUFFIX else []
+    try:
+        items = SCANNERS[p.source](root)
+    except NoItemsError:
+        if not strays:
+            raise
+        items = []  # every file is of another format: all rejected below
     if p.classes:
         items = [it for it in items if it.class_name in set(p.classes)]
+        strays = [it for it in strays if it.class_name in set(p.classes)]
+    stray_rows = [{"id": it.id, "source": str(it.path),
+                   "reason": f"unexpected file type {it.path.suffix!r} (the {p.source} layout reads "
+                             f"{LAYOUT_SUFFIX[p.source]} files)"} for it in strays]
     if p.n_per_class:
         kept, count = [], {}
         for it in items:
@@ -242,20 +269,16 @@ def layout_records(p: DatasetParams) -> tuple[list[ShapeRecord], list[dict]]:
                 kept.append(it)
                 count[it.class_name] = count.get(it.class_name, 0) + 1
         items = kept
-    unknown = [it for it in items if it.split not in ("train", "val", "test")]
-    new_splits = dict(zip([it.id for it in unknown],
-                          assign_splits([it.id for it in unknown], [it.class_name for it in unknown],
-                                        p.split.val, p.split.test, p.seed)))
-    jobs = [(it, new_splits.get(it.id, it.split), p) for it in items]
-    return _records_and_rejected(parallel_map(_layout_item, jobs, p.workers,
-                                              desc=f"preprocess {p.source}", unit="item"))
+    records, rejected = _records_and_rejected(parallel_map(_layout_item, [(it, p) for it in items], p.workers,
+                                                           desc=f"preprocess {p.source}", unit="item"))
+    return _split_unassigned(records, p), rejected + stray_rows
 
 
 def _layout_item(args: tuple) -> ShapeRecord | dict:
     """Ground truth of one item of a real layout (a worker of :func:`layout_records`)."""
     from .readers import read_part_shape, read_ply_points
 
-    it, split, p = args
+    it, p = args
     rng = np.random.default_rng([p.seed, _stable_hash(it.id) & 0xFFFFFFFF])
     try:
         if p.source == "pointcloud_ply":
@@ -269,9 +292,12 @@ def _layout_item(args: tuple) -> ShapeRecord | dict:
         for k, v in fields.items():
             if v.dtype.kind == "f" and not np.isfinite(v).all():
                 raise BadInputError(it.path, f"non-finite values in ground truth '{k}'")
+        if ("voxels" in fields and not fields["voxels"].any()) or (p.field == "sdf"
+                                                                   and not (fields["values"] < 0).any()):
+            raise BadInputError(it.path, f"no inside: the {p.field} field of this mesh is empty (an open surface?)")
     except BadInputError as exc:
         return {"id": it.id, "source": str(it.path), "reason": exc.reason}
-    return ShapeRecord(it.id, str(it.path), it.class_name, split, fields)
+    return ShapeRecord(it.id, str(it.path), it.class_name, it.split, fields)
 
 
 # ----------------------------------------------------------------- image sources
@@ -314,7 +340,7 @@ def prepare_dataset(p: DatasetParams, out_dir: Path) -> dict:
     else:
         records, rejected = procedural_records(p) if p.source == "procedural" else layout_records(p)
         if not records:
-            raise BadInputError(p.root or p.source, "no usable item (see rejected items)")
+            raise BadInputError(p.root or p.source, _all_rejected(out_dir, rejected))
         index = pd.DataFrame({"id": [r.id for r in records], "source": [r.source for r in records],
                               "class_name": [r.class_name for r in records], "split": [r.split for r in records]})
         tensors = {k: torch.from_numpy(np.stack([r.fields[k] for r in records])) for k in records[0].fields}
@@ -327,7 +353,28 @@ def prepare_dataset(p: DatasetParams, out_dir: Path) -> dict:
     write_csv(out_dir / "rejected.csv", pd.DataFrame(rejected, columns=["id", "source", "reason"]))
     write_json(out_dir / "meta.json", meta)
     write_csv(out_dir / "index.csv", index)
+    (out_dir / FAILED_REJECTED).unlink(missing_ok=True)  # a failed run's list, now out of date
     return meta
+
+
+FAILED_REJECTED = "rejected.failed.csv"
+
+
+def _all_rejected(out_dir: Path, rejected: list[dict]) -> str:
+    """Write the rejected list of a run with no usable item and return the one-line reason: the
+    number of items, their most common reasons and where the list is. The list goes to
+    ``rejected.csv``, or to ``rejected.failed.csv`` when ``out_dir`` holds the outputs of an earlier
+    successful run (``index.csv``), which are left untouched."""
+    import re
+    from collections import Counter
+
+    if not rejected:
+        return "no item to preprocess"
+    path = out_dir / (FAILED_REJECTED if (out_dir / "index.csv").is_file() else "rejected.csv")
+    write_csv(path, pd.DataFrame(rejected, columns=["id", "source", "reason"]))
+    kinds = Counter(re.split(r"[:(]", r["reason"])[0].strip() for r in rejected)
+    top = ", ".join(f"{k} ({n})" for k, n in kinds.most_common(3)) + (", ..." if len(kinds) > 3 else "")
+    return f"no usable item: all {len(rejected)} items rejected ({top}); reasons in {path}"
 
 
 def _class_sort_key(p: DatasetParams):

@@ -10,7 +10,9 @@ Conventions:
 
 Every reader raises :class:`~nf2vec_core.errors.BadInputError` ``(path, reason)`` on an unreadable,
 empty, truncated, non-finite or degenerate file (zero total area, fewer than 4 vertices, all
-vertices collinear), so dataset code can log the item as rejected and go on.
+vertices collinear; for OFF and ASCII PLY, more or fewer data lines than the header announces), so
+dataset code can log the item as rejected and go on. :meth:`Mesh.require_volume` also rejects a
+mesh with no volume (all vertices coplanar) where a field needs an inside.
 """
 from __future__ import annotations
 
@@ -77,6 +79,14 @@ class Mesh:
         area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1).sum()
         if not area > 0:
             raise BadInputError(path, "degenerate mesh: every face has zero area")
+        return self
+
+    def require_volume(self, path: str | Path | None) -> "Mesh":
+        """Return ``self``, or raise BadInputError when the vertices span no volume (all coplanar): such a
+        mesh has a surface (a UDF) but no inside, so no occupancy or SDF."""
+        if _rank(self.vertices) < 3:
+            raise BadInputError(path, "zero-volume mesh: all vertices are coplanar (no inside for an "
+                                      "occupancy or SDF field)")
         return self
 
 
@@ -146,12 +156,17 @@ def read_off(path: str | Path) -> Mesh:
         raise BadInputError(path, f"bad element counts {' '.join(head)!r} (expected 'V F E')") from exc
     if nv <= 0 or nf <= 0:
         raise BadInputError(path, f"empty mesh (header announces {nv} vertices and {nf} faces)")
-    if len(body) < nv + nf:
-        raise BadInputError(path, f"truncated: header announces {nv} vertices and {nf} faces "
-                                  f"({nv + nf} data lines), file has {len(body)}")
+    _check_data_lines(path, len(body), nv + nf, f"{nv} vertices and {nf} faces")
     verts = _parse_off_vertices(path, body[:nv])
     faces = _parse_off_faces(path, body[nv:nv + nf])
     return Mesh(verts, faces).validate(path)
+
+
+def _check_data_lines(path: Path, found: int, expected: int, announced: str) -> None:
+    """Raise when a file holds another number of data lines than its header announces."""
+    if found != expected:
+        raise BadInputError(path, f"{'truncated' if found < expected else 'wrong element counts'}: header "
+                                  f"announces {announced} ({expected} data lines), file has {found}")
 
 
 def _parse_off_vertices(path: Path, lines: list[str]) -> np.ndarray:
@@ -191,6 +206,28 @@ def _parse_off_faces(path: Path, lines: list[str]) -> np.ndarray:
     return _fan(counts, corners)
 
 
+def _check_ascii_ply_counts(path: Path) -> None:
+    """Raise when an ASCII PLY's data lines differ in number from the elements its header announces
+    (trimesh would read the face lines after a short vertex block as vertices). Binary files and
+    files without a complete header are left to trimesh."""
+    with path.open("rb") as f:
+        head = f.read(4096)
+        end = head.find(b"end_header")
+        if not head.startswith(b"ply") or end < 0 or b"format ascii" not in head[:end]:
+            return
+        f.seek(end)
+        f.readline()  # the rest of the end_header line
+        n_lines = sum(1 for line in f if line.strip())
+    elements = [ln.split()[1:3] for ln in head[:end].decode("ascii", "replace").splitlines()
+                if ln.startswith("element")]
+    try:
+        counts = {name: int(n) for name, n in elements}
+    except ValueError:
+        raise BadInputError(path, f"bad element counts in the PLY header ({elements})") from None
+    announced = " and ".join(f"{n} {name!r}" for name, n in counts.items()) + " elements"
+    _check_data_lines(path, n_lines, sum(counts.values()), announced)
+
+
 def _trimesh_load(path: Path, what: str, **kwargs):
     """``trimesh.load`` of an existing, non-empty file (unprocessed, warnings silenced); any failure
     becomes a :class:`BadInputError` naming the file and ``what`` could not be read."""
@@ -198,6 +235,8 @@ def _trimesh_load(path: Path, what: str, **kwargs):
         raise BadInputError(path, "file not found")
     if path.stat().st_size == 0:
         raise BadInputError(path, "empty file")
+    if path.suffix.lower() == ".ply":
+        _check_ascii_ply_counts(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -18,11 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from safetensors import safe_open
-
 from ..errors import BadInputError
 from ..fields.occupancy import voxel_centers
 from ..fields.pixels import image_coords
+from ..store.io import open_tensors
 from .engine import FitTargets
 
 LOSS_BY_KIND = {"occupancy": "bce", "sdf": "l1", "udf": "bce", "pixels": "mse"}
@@ -76,12 +75,12 @@ class PreparedData:
 
     @cached_property
     def keys(self) -> list[str]:
-        with safe_open(str(self.root / "fields.safetensors"), framework="pt") as f:
+        with open_tensors(self.root / "fields.safetensors", "prepared fields file") as f:
             return list(f.keys())
 
     def tensor(self, name: str, start: int = 0, stop: int | None = None) -> torch.Tensor:
         """Rows ``start:stop`` of one stored tensor (only those rows are read)."""
-        with safe_open(str(self.root / "fields.safetensors"), framework="pt") as f:
+        with open_tensors(self.root / "fields.safetensors", "prepared fields file") as f:
             if name not in f.keys():
                 raise KeyError(f"{self.root}: prepared data has no tensor {name!r}")
             sl = f.get_slice(name)

@@ -26,12 +26,11 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 import torch
-from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ..data.procedural import generate_dataset
 from ..errors import BadInputError, ConfigError
-from ..store.io import atomic_path, write_csv, write_text
+from ..store.io import atomic_path, check_matrix, open_tensors, write_csv, write_text
 from .arch import NerfArch, init_nerf_batch
 from .blender import ViewSet, read_blender
 from .fit import NerfFitConfig, fit_nerfs
@@ -120,7 +119,8 @@ def fit_nerf_dataset(views_dir: Path, out_dir: Path, arch: NerfArch, cfg: NerfFi
         b = min(n, a + shard_size)
         path = _shard_path(out_dir, k)
         if path.is_file():
-            with safe_open(str(path), framework="pt") as f:
+            with open_tensors(path, "NeRF shard") as f:
+                check_matrix(path, f.get_slice("params").get_shape(), arch.num_params, b - a, exact=True)
                 psnr[a:b], loss[a:b] = f.get_tensor("psnr").numpy(), f.get_tensor("loss").numpy()
             continue
         ids = index["id"].iloc[a:b].tolist()
@@ -164,19 +164,16 @@ class NerfDataset:
 
     def params(self, rows: Optional[list[int]] = None) -> torch.Tensor:
         parts = []
+        counts = self.index["shard"].value_counts()
         for k in sorted(self.index["shard"].unique()):
             path = _shard_path(self.root, int(k))
-            if not path.is_file():
-                raise BadInputError(path, "parameter shard missing")
-            with safe_open(str(path), framework="pt") as f:
-                p = f.get_tensor("params")
-            if p.shape[1] != self.arch.num_params:
-                raise BadInputError(path, f"wrong architecture: {p.shape[1]} parameters, arch.json says "
-                                          f"{self.arch.num_params}")
-            parts.append(p)
+            with open_tensors(path, "parameter shard") as f:
+                check_matrix(path, f.get_slice("params").get_shape(), self.arch.num_params, int(counts[k]),
+                             exact=True)
+                parts.append(f.get_tensor("params"))
+            if not torch.isfinite(parts[-1]).all():
+                raise BadInputError(path, "NaN/Inf in NeRF weights")
         theta = torch.cat(parts)
-        if not torch.isfinite(theta).all():
-            raise BadInputError(self.root, "NaN/Inf in NeRF weights")
         return theta if rows is None else theta[torch.as_tensor(rows, dtype=torch.long)]
 
     def split_rows(self, split: str) -> list[int]:

@@ -27,12 +27,10 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from safetensors import safe_open
-from safetensors.torch import load_file
 
 from ..errors import BadInputError
 from ..nf.layout import ArchSpec
-from .io import write_csv, write_tensors, write_text
+from .io import check_matrix, open_tensors, write_csv, write_tensors, write_text
 
 INDEX_COLUMNS = ["id", "source", "class_name", "class_id", "split"]
 
@@ -119,7 +117,8 @@ class NeuralDataset:
 
     @cached_property
     def init(self) -> torch.Tensor:
-        return load_file(str(self.root / "init.safetensors"))["init"]
+        with open_tensors(self.root / "init.safetensors", "initialisation file") as f:
+            return f.get_tensor("init")
 
     def __len__(self) -> int:
         return len(self.index)
@@ -131,17 +130,16 @@ class NeuralDataset:
         pos = torch.arange(len(idx))
         for shard, group in idx.groupby("shard", sort=True):
             path = shard_params_path(self.root, int(shard))
-            if not path.exists():
-                raise BadInputError(path, "parameter shard missing")
-            with safe_open(str(path), framework="pt") as f:
+            with open_tensors(path, "parameter shard") as f:
                 sl = f.get_slice("params")
                 shard_rows = torch.from_numpy(group["row"].to_numpy(copy=True))
                 lo, hi = int(shard_rows.min()), int(shard_rows.max()) + 1
+                check_matrix(path, sl.get_shape(), self.spec.num_params, hi)
                 block = sl[lo:hi]
+            if not torch.isfinite(block).all():
+                raise BadInputError(path, "parameters contain NaN/inf")
             where = pos[torch.as_tensor(idx.index.get_indexer(group.index))]
             out[where] = block[shard_rows - lo]
-        if not torch.isfinite(out).all():
-            raise BadInputError(self.root, "parameters contain NaN/inf")
         return out
 
     def split_rows(self, split: str) -> list[int]:

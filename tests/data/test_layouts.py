@@ -8,7 +8,7 @@ import pytest
 import trimesh
 
 from nf2vec_core.data.layouts import (SCANNERS, Item, load_shapenet_taxonomy, scan_manifold40, scan_modelnet,
-                                      scan_pointcloud_ply, scan_shapenet_part, scan_shapenetcore)
+                                      scan_pointcloud_ply, scan_shapenet_part, scan_shapenetcore, stray_files)
 from nf2vec_core.data.prepare import assign_splits
 from nf2vec_core.data.readers import read_mesh, read_part_shape, read_ply_points
 from nf2vec_core.errors import BadInputError, ConfigError
@@ -34,6 +34,22 @@ def test_modelnet_split_layout_and_ignored_debris(tmp_path):
     assert Counter((i.class_name, i.split) for i in items) == {
         ("bed", "train"): 3, ("bed", "test"): 2, ("bathtub", "train"): 3, ("bathtub", "test"): 2}
     assert items[0].id == "bathtub/test/bathtub_test0000" and items[0].path.is_file()
+
+
+def test_files_of_another_format_are_strays_and_suffixes_match_any_case(tmp_path):
+    _touch(tmp_path / "bed" / "train" / "bed_0001.off")
+    _touch(tmp_path / "bed" / "train" / "bed_0002.OFF")                 # upper-case suffix: still an item
+    _touch(tmp_path / "bed" / "train" / "bed_0003.obj")                 # a mesh of another format
+    _touch(tmp_path / "bed" / "bed_0004.PLY")
+    _touch(tmp_path / "bed" / "train" / "notes.txt")                    # not a data file: ignored
+    _touch(tmp_path / ".cache" / "x" / "y.obj")                         # hidden: ignored
+    assert [i.id for i in scan_modelnet(tmp_path)] == ["bed/train/bed_0001", "bed/train/bed_0002"]
+    strays = stray_files(tmp_path, ".off")
+    assert [(i.id, i.class_name) for i in strays] == [("bed/bed_0004.PLY", "bed"), ("bed/train/bed_0003.obj", "bed")]
+    (tmp_path / "bed" / "train" / "bed_0001.off").unlink()
+    (tmp_path / "bed" / "train" / "bed_0002.OFF").unlink()
+    with pytest.raises(BadInputError, match="found 2 file.s. of another format, e.g. 'bed/bed_0004.PLY'"):
+        scan_modelnet(tmp_path)
 
 
 def test_pointcloud_ply_layout(tmp_path):
