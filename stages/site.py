@@ -1,8 +1,9 @@
-"""Write one pipeline's results page: reports/<page>.html (self-contained) and docs/results*.md."""
+"""Write one pipeline's results page: reports/<page>.html (self-contained), docs/results*.md and its timing figure."""
 from __future__ import annotations
 
 from _common import ROOT, parser, run
 
+from nf2vec_core.report.figures import draw_arena_times, draw_nerf_timing, draw_stage_times
 from nf2vec_core.report.pages import PAGES, arena_page, default_page, nerf_page
 from nf2vec_core.report.provenance import provenance
 from nf2vec_core.report.render import to_html, to_markdown
@@ -16,11 +17,14 @@ def main() -> None:
     args = ap.parse_args()
     metrics, plots, prov = ROOT / "metrics", ROOT / "plots", provenance(ROOT)
     if args.page == "default":
+        draw_stage_times(metrics, plots, args.dataset)
         page = default_page(metrics, plots, args.dataset, prov)
     elif args.page == "nerf":
+        draw_nerf_timing(plots)
         page = nerf_page(metrics, plots, prov)
     else:
-        page = arena_page(metrics, plots / "arena", ROOT / "reports", prov)
+        draw_arena_times(ROOT / "reports", plots)
+        page = arena_page(metrics, plots, ROOT / "reports", prov)
     html_name, md_name, _ = PAGES[args.page]
     write_text(ROOT / "reports" / html_name, to_html(page))
     write_text(ROOT / "docs" / md_name, to_markdown(page, "../plots"))

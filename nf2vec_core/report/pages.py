@@ -6,11 +6,10 @@ table row only when its metric does, so a partial run still gives a page.
 """
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
 from typing import Any
 
+from nf2vec_core.report.figures import read_csv, read_json
 from nf2vec_core.report.render import Figure, Link, Page, Section, Table, fmt
 from nf2vec_core.tasks.report import NF2VEC, PAPA, PAPER_ROWS, load_metrics
 
@@ -26,17 +25,14 @@ def links(current: str) -> list[Link]:
     return [Link(label, html, md) for key, (html, md, label) in PAGES.items() if key != current]
 
 
-def _json(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
 def _figures(plots: Path, items: list[tuple[str, str]]) -> list[Figure]:
     return [Figure(caption, plots / name) for name, caption in items if (plots / name).is_file()]
 
 
-def _rows(metrics: dict[str, dict[str, Any]], stems: set[str]) -> list[list[str]]:
+def _rows(metrics: dict[str, dict[str, Any]], stems: set[str], timing: bool = False) -> list[list[str]]:
+    """The PAPER_ROWS of these metric files present in ``metrics``: latencies (``*_ms``) or the rest."""
     return [[label, fmt(metrics[stem][key]), paper, src] for stem, key, label, paper, src in PAPER_ROWS
-            if stem in stems and key in metrics.get(stem, {})]
+            if stem in stems and key in metrics.get(stem, {}) and key.endswith("_ms") == timing]
 
 
 HEADER = ["metric", "this run", "paper", "source"]
@@ -63,9 +59,9 @@ def default_page(metrics_dir: Path, plots_dir: Path, dataset: str, prov: dict[st
          fmt(ws.get("mlp", {}).get("per_class_accuracy", {}).get(c)),
          fmt(ws.get("gnn", {}).get("per_class_accuracy", {}).get(c))] for c in classes])
     pointnet_ms = m["baselines"].get("pointnet_ms", {})
-    timing = Table(["model", "input", "latency (ms)"],
-                   [["nf2vec encode + classify", "one NF", fmt(m["baselines"].get("nf2vec_encode_classify_ms"))]]
-                   + [["PointNet", f"{int(k):,} points", fmt(v)] for k, v in sorted(pointnet_ms.items(), key=lambda kv: int(kv[0]))])
+    timing = Table(HEADER, _rows(m, {"baselines"}, timing=True)
+                   + [[f"PointNet on {int(k):,} points (ms)", fmt(v), "—", "—"]
+                      for k, v in sorted(pointnet_ms.items(), key=lambda kv: int(kv[0]))])
     sections = [
         Section("Neural fields", f"Occupancy SIRENs fitted from one shared initialisation, beside {PAPA}.",
                 [Table(HEADER, _rows(m, {"fit"}))]),
@@ -87,7 +83,8 @@ def default_page(metrics_dir: Path, plots_dir: Path, dataset: str, prov: dict[st
                                      (f"interpolation_{dataset}.png", "Decoded linear interpolations between two embeddings")])),
         Section("Timing", "Latency per item on this machine; the paper's figure is on a GPU.",
                 [timing, fit_table],
-                _figures(plots_dir, [(f"timing_{dataset}.png", "Latency of nf2vec against PointNet by point count")])),
+                _figures(plots_dir, [(f"timing_{dataset}.png", "Latency of nf2vec against PointNet by point count"),
+                                     (f"stage_times_{dataset}.png", "Time of the timed stages")])),
     ]
     return Page(f"nf2vec results: default pipeline, dataset `{dataset}`",
                 "`make repro`: embedded procedural shapes fitted as occupancy NFs, the nf2vec encoder, "
@@ -96,8 +93,8 @@ def default_page(metrics_dir: Path, plots_dir: Path, dataset: str, prov: dict[st
 
 def nerf_page(metrics_dir: Path, plots_dir: Path, prov: dict[str, str]) -> Page:
     """NeRFs as data (``make repro-nerf``)."""
-    fit, train, tasks = (_json(metrics_dir / f"nerf_{s}.json") for s in ("fit", "train", "tasks"))
-    transfer, gen = _json(metrics_dir / "nerf_transfer.json"), _json(metrics_dir / "nerf_generation.json")
+    fit, train, tasks = (read_json(metrics_dir / f"nerf_{s}.json") for s in ("fit", "train", "tasks"))
+    transfer, gen = read_json(metrics_dir / "nerf_transfer.json"), read_json(metrics_dir / "nerf_generation.json")
     ret, ms = tasks.get("retrieval", {}), tasks.get("timing_ms", {})
     src = f"{NF2VEC}"
     cls = Table(HEADER, [
@@ -143,27 +140,22 @@ def nerf_page(metrics_dir: Path, plots_dir: Path, prov: dict[str, str]) -> Page:
         Section("Generation", "A class-conditional latent GAN on the NeRF embeddings, scored on the test "
                 "classes beside two references (mean of the draws).", [generation],
                 _figures(plots_dir, [("nerf_generation.png", "Generated NeRFs, decoded and rendered; last column: nearest training item")])),
-        Section("Timing", "Per-NeRF latency on this machine beside the paper's GPU figures, and the stages' times.", [timing]),
+        Section("Timing", "Per-NeRF latency on this machine beside the paper's GPU figures, and the stages' times.", [timing],
+                _figures(plots_dir, [("nerf_timing.png", "Latency per NeRF, by part: encoding, rendering, classification")])),
     ]
     return Page("nf2vec results: NeRFs as data", "`make repro-nerf`: multi-view renders, NeRFs fitted from "
                 "one shared initialisation, nf2vec on their weights, and the tasks on its embeddings.",
                 {**prov, "measured_on": str(fit.get("hardware") or tasks.get("hardware") or "")}, sections, links("nerf"))
 
 
-def _csv(path: Path) -> list[dict[str, str]]:
-    if not path.is_file():
-        return []
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def arena_page(metrics_dir: Path, plots_dir: Path, reports_dir: Path, prov: dict[str, str]) -> Page:
-    """The Neural Field Arena (``make repro-arena``)."""
-    board = [r for r in _csv(reports_dir / "leaderboard.csv") if r.get("run")]
+def arena_page(metrics_dir: Path, plots_root: Path, reports_dir: Path, prov: dict[str, str]) -> Page:
+    """The Neural Field Arena (``make repro-arena``); its figures are under ``plots_root/arena``."""
+    plots_dir = plots_root / "arena"
+    board = [r for r in read_csv(reports_dir / "leaderboard.csv") if r.get("run")]
     lead = Table(["dataset", "classifier", "init", "NF", "steps", "test accuracy", "PSNR (dB)", "fit (s)", "train (s)"],
                  [[r["dataset"], r["classifier"], r["init"], r["nf"], fmt(float(r["steps"]), 3),
                    fmt(float(r["accuracy"])), fmt(float(r["psnr"])), r["fit_seconds"], r["train_seconds"]] for r in board])
-    summary = _json(metrics_dir / "arena_summary.json")
+    summary = read_json(metrics_dir / "arena_summary.json")
     paper_init = {"mnist/siren": "0.72 / 0.37", "mnist/rffnet": "0.86 / 0.20", "mnist/mfn": "0.91 / 0.23"}
     init = Table(["dataset / NF", "shared init", "random init", "paper (Neural MNIST, shared / random)"],
                  [[k, fmt(v.get("shared")), fmt(v.get("random")), paper_init.get(k, "—")]
@@ -173,7 +165,7 @@ def arena_page(metrics_dir: Path, plots_dir: Path, reports_dir: Path, prov: dict
          "96.40 (GNN), 93.51 (DWS), 95.08 (Relational Transformer), full 70k MNIST", f"{PAPA}, Table 2"],
         ["best Neural Digits accuracy here", fmt(summary.get("best", {}).get("digits")), "—", "—"],
     ])
-    conn = _json(metrics_dir / "arena_connectivity.json")
+    conn = read_json(metrics_dir / "arena_connectivity.json")
     conn_t = Table(["measure", "same init", "different inits"], [
         [label, fmt(conn.get(f"same_init_{k}")), fmt(conn.get(f"different_inits_{k}"))]
         for k, label in [("barrier", "loss barrier on the straight line between two fits"),
@@ -199,6 +191,8 @@ def arena_page(metrics_dir: Path, plots_dir: Path, reports_dir: Path, prov: dict
         Section("Parameter distances", "Histograms of the pairwise distances between NFs' weights.", [],
                 _figures(plots_dir, [(n, f"Pairwise parameter distances, {n[len('param_distances_'):-4].replace('_', ' ')}")
                                      for n in distances])),
+        Section("Timing", "Fitting and classifier training time of each run.", [],
+                _figures(plots_root, [("arena_times.png", "Time of each Arena run, by stage")])),
         Section("Mode connectivity", f"Several fits of a few MNIST digits, from one init and from different inits "
                 f"({NF2VEC}, Figs. 24–25).", [conn_t],
                 _figures(plots_dir, [("mode_connectivity.png", "Loss along the straight line between two fits"),

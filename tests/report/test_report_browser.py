@@ -54,12 +54,19 @@ def browser():
 def _pages():
     metrics, plots = ROOT / "metrics", ROOT / "plots"
     return {"default": default_page(metrics, plots, "shapes", PROV), "nerf": nerf_page(metrics, plots, PROV),
-            "arena": arena_page(metrics, plots / "arena", ROOT / "reports", PROV)}
+            "arena": arena_page(metrics, plots, ROOT / "reports", PROV)}
 
 
 def _check(browser, path: Path, page) -> None:
     browser.get_log("browser")  # drop what earlier pages logged
     browser.get(path.resolve().as_uri())
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+    try:  # images decode asynchronously; a loaded machine may need a moment
+        WebDriverWait(browser, 15).until(
+            lambda d: d.execute_script("return Array.from(document.images).every(i => i.complete)"))
+    except TimeoutException:
+        pass  # the assertion below names the images that did not load
     headings = browser.execute_script("return Array.from(document.querySelectorAll('section > h2')).map(h => h.textContent)")
     assert headings == [s.title for s in page.sections], path
     images = browser.execute_script(
