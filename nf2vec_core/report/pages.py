@@ -38,6 +38,11 @@ def _rows(metrics: dict[str, dict[str, Any]], stems: set[str], timing: bool = Fa
 HEADER = ["metric", "this run", "paper", "source"]
 
 
+def _num(text: str | None, digits: int = 4) -> str:
+    """A number read from a CSV cell, formatted; an empty cell as a dash."""
+    return fmt(float(text), digits) if text not in (None, "") else fmt(None)
+
+
 def default_page(metrics_dir: Path, plots_dir: Path, dataset: str, prov: dict[str, str]) -> Page:
     """The default pipeline (``make repro``) on one dataset of ``pipeline.datasets``."""
     stems = ["fit", "fit_views", "train", "classify", "weightspace", "retrieval", "reconstruct", "baselines"]
@@ -153,8 +158,8 @@ def arena_page(metrics_dir: Path, plots_root: Path, reports_dir: Path, prov: dic
     plots_dir = plots_root / "arena"
     board = [r for r in read_csv(reports_dir / "leaderboard.csv") if r.get("run")]
     lead = Table(["dataset", "classifier", "init", "NF", "steps", "test accuracy", "PSNR (dB)", "fit (s)", "train (s)"],
-                 [[r["dataset"], r["classifier"], r["init"], r["nf"], fmt(float(r["steps"]), 3),
-                   fmt(float(r["accuracy"])), fmt(float(r["psnr"])), r["fit_seconds"], r["train_seconds"]] for r in board])
+                 [[r["dataset"], r["classifier"], r["init"], r["nf"], _num(r.get("steps"), 3), _num(r.get("accuracy")),
+                   _num(r.get("psnr")), _num(r.get("fit_seconds")), _num(r.get("train_seconds"))] for r in board])
     summary = read_json(metrics_dir / "arena_summary.json")
     paper_init = {"mnist/siren": "0.72 / 0.37", "mnist/rffnet": "0.86 / 0.20", "mnist/mfn": "0.91 / 0.23"}
     init = Table(["dataset / NF", "shared init", "random init", "paper (Neural MNIST, shared / random)"],
