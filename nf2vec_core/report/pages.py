@@ -45,7 +45,8 @@ def _num(text: str | None, digits: int = 4) -> str:
 
 def default_page(metrics_dir: Path, plots_dir: Path, dataset: str, prov: dict[str, str]) -> Page:
     """The default pipeline (``make repro``) on one dataset of ``pipeline.datasets``."""
-    stems = ["fit", "fit_views", "train", "classify", "weightspace", "retrieval", "reconstruct", "baselines"]
+    # latencies: metrics/timing_<d>.json where a timing stage writes them, else baselines_<d>.json
+    stems = ["fit", "fit_views", "train", "classify", "weightspace", "retrieval", "reconstruct", "baselines", "timing"]
     m = {s: load_metrics(metrics_dir, s, dataset) for s in stems}
     fit, views, train, ws = m["fit"], m["fit_views"], m["train"], m["weightspace"]
     view_secs = sum(v.get("seconds", 0.0) for v in views.values() if isinstance(v, dict))
@@ -63,8 +64,8 @@ def default_page(metrics_dir: Path, plots_dir: Path, dataset: str, prov: dict[st
         [c, fmt(m["classify"]["per_class_accuracy"].get(c)),
          fmt(ws.get("mlp", {}).get("per_class_accuracy", {}).get(c)),
          fmt(ws.get("gnn", {}).get("per_class_accuracy", {}).get(c))] for c in classes])
-    pointnet_ms = m["baselines"].get("pointnet_ms", {})
-    timing = Table(HEADER, _rows(m, {"baselines"}, timing=True)
+    pointnet_ms = m["timing"].get("pointnet_ms") or m["baselines"].get("pointnet_ms", {})
+    timing = Table(HEADER, (_rows(m, {"timing"}, timing=True) or _rows(m, {"baselines"}, timing=True))
                    + [[f"PointNet on {int(k):,} points (ms)", fmt(v), "—", "—"]
                       for k, v in sorted(pointnet_ms.items(), key=lambda kv: int(kv[0]))])
     sections = [

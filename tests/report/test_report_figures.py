@@ -30,9 +30,11 @@ def test_nerf_timing_needs_its_table(tmp_path):
 
 def test_default_page_of_a_partial_run(tmp_path):
     (tmp_path / "classify_d.json").write_text(json.dumps({"accuracy": 0.5, "per_class_accuracy": {"a": 0.5}}))
+    (tmp_path / "timing_d.json").write_text(json.dumps({"pointnet_ms": {"2048": 4.5}}))
     page = default_page(tmp_path, tmp_path, "d", {"commit": "x"})
     rows = [r for s in page.sections for t in s.tables for r in t.rows]
     assert ["nf2vec classification accuracy", "0.5", "87.0 (ModelNet40), 93.3 (ShapeNet10)",
             "Zama Ramirez et al. 2024, Table III"] in rows
     assert ["a", "0.5", "—", "—"] in rows
+    assert ["PointNet on 2,048 points (ms)", "4.5", "—", "—"] in rows   # latencies of a timing stage
     assert not any(s.figures for s in page.sections)   # no plots: no figures
