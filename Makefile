@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine:
-#   make repro   create/reuse .venv, install, run the default DVC pipeline (dvc repro report)
-#   make repro-arena   the Neural Field Arena stages (dvc repro arena_report)
+#   make repro   create/reuse .venv, install, run the default DVC pipeline and its results page
+#   make repro-nerf    the NeRF stages and their page; make repro-arena: the Neural Field Arena
+#   make pages   regenerate every results page (reports/*.html, docs/results*.md) from metrics/ and plots/
 #   make test    create/reuse .venv, install, run the test suite
 #   make gpu-check   on a machine with CUDA: the CUDA-only tests and the lego NeRF on the GPU
 SHELL := /bin/bash
@@ -11,7 +12,7 @@ export DVC_NO_ANALYTICS := 1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: env repro repro-arena repro-nerf repro-all test gpu-check bench clean-env
+.PHONY: env repro repro-arena repro-nerf repro-all pages test gpu-check bench clean-env
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,18 +26,22 @@ $(VENV)/.installed: pyproject.toml
 env: $(VENV)/.installed
 
 repro: env
-	$(VENV)/bin/dvc repro report
+	$(VENV)/bin/dvc repro report site
 
-# The Neural Field Arena (paper 004: Neural MNIST/Digits, shared vs random init, studies, leaderboard)
+# The Neural Field Arena (Papa et al. 2024: Neural MNIST/Digits, shared vs random init, studies, leaderboard)
 repro-arena: env
-	$(VENV)/bin/dvc repro arena_report
+	$(VENV)/bin/dvc repro arena_report arena_site
 
-# NeRFs as data (paper 000 §VI: multi-view renders, NeRF fitting, nf2vec on NeRFs, baselines, transfer)
+# NeRFs as data (Zama Ramirez et al. 2024, §VI: renders, NeRF fitting, nf2vec on NeRFs, tasks, generation)
 repro-nerf: env
-	$(VENV)/bin/dvc repro nerf_tasks nerf_transfer nerf_generate
+	$(VENV)/bin/dvc repro nerf_tasks nerf_transfer nerf_generate nerf_site
 
 repro-all: env
 	$(VENV)/bin/dvc repro
+
+# The results pages alone, from the committed metrics and plots (no upstream stage runs)
+pages: env
+	$(VENV)/bin/dvc repro -s site nerf_site arena_site
 
 test: env
 	$(PY) -m pytest -q

@@ -1,6 +1,6 @@
 """Fitting throughput: the batched engine vs a naive per-NF loop, measured side by side.
 
-Settings (issue "neural datasets at scale"; paper 004 measures its JAX library on the same ones):
+Settings (issue "neural datasets at scale"; Papa et al. 2024 measure their JAX library on the same ones):
   * naive-vs-batched: SIREN 3x32, 2,048 points per step, 3-D occupancy (BCE);
   * images: SIREN with two sine layers of width 32, w0 30, Adam 1e-3, all 784 pixels of a 28x28
     image per step, 64..2,048 NFs in flight;

@@ -1,4 +1,4 @@
-"""Shared vs random initialisation on Neural Digits (paper 004 Table 1, Fig. 4), measured side by side.
+"""Shared vs random initialisation on Neural Digits (Papa et al. 2024 Table 1, Fig. 4), measured side by side.
 
 Fits one SIREN per scikit-learn digit (8x8, all 64 pixels per step) twice, from one shared
 initialisation and from a fresh random one per NF, with the same steps/lr/seeds; then trains the

@@ -1,4 +1,4 @@
-"""Paper 000's SIREN (4 hidden layers of 512, 500 steps, 10,000 points per step) on real meshes.
+"""Zama Ramirez et al. 2024's SIREN (4 hidden layers of 512, 500 steps, 10,000 points per step) on real meshes.
 
 Issue #2's fit-quality bar for the paper's NF: occupancy IoU >= 0.9 on the real ShapeNet chairs
 and ModelNet meshes of ``../shared/data/meshes``. Both mesh sets go through the same library path

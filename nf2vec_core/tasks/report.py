@@ -10,31 +10,36 @@ import json
 from pathlib import Path
 from typing import Any
 
+# The papers, by first author and year (see the README's References).
+NF2VEC = "Zama Ramirez et al. 2024"   # Deep Learning on 3D Neural Fields (nf2vec)
+PAPA = "Papa et al. 2024"             # How to Train Neural Field Representations
+EMBED_ANY_NERF = "Ballerini et al. 2025"  # Embed Any NeRF: Graph Meta-Networks for Arbitrary NeRF Architectures
+
 # (metric file stem, key, label, paper reference figure, where the paper's figure comes from)
 PAPER_ROWS: list[tuple[str, str, str, str, str]] = [
-    ("fit", "mean_iou", "NF fit: occupancy IoU (on-grid)", "≥ 0.9 (issue bar, SIREN 4×512)", "paper 004 §3.2"),
-    ("fit", "mean_iou_offgrid", "NF fit: occupancy IoU (off-grid)", "—", "paper 004 §3.2"),
-    ("fit", "mean_iou_ratio", "NF fit: off-grid / on-grid IoU", "≈ 1 when not overfitted", "paper 004 Fig. 7"),
-    ("classify", "accuracy", "nf2vec classification accuracy", "87.0 (ModelNet40), 93.3 (ShapeNet10)", "paper 000 Table III"),
-    ("weightspace", "gnn_accuracy", "graph meta-network on raw weights (same splits)", "96.4 (MNIST)", "paper 004 Table 2 (GNN)"),
-    ("weightspace", "mlp_accuracy", "MLP on flattened raw weights (same splits)", "—", "paper 004 §4"),
-    ("weightspace", "weights_kmeans_nmi", "k-means NMI of raw test weights", "—", "paper 004 Fig. 5"),
-    ("baselines", "pointnet_accuracy", "PointNet on ground-truth clouds", "88.8 (ModelNet40), 94.3 (ShapeNet10)", "paper 000 Table III"),
-    ("retrieval", "hit@1", "retrieval 'mAP@1' (hit-rate@1, as the reference code)", "81.7 (ModelNet40), 90.6 (ShapeNet10)", "paper 000 Table II"),
-    ("retrieval", "hit@5", "retrieval 'mAP@5' (hit-rate@5)", "92.6 / 96.7", "paper 000 Table II"),
-    ("retrieval", "hit@10", "retrieval 'mAP@10' (hit-rate@10)", "95.1 / 98.1", "paper 000 Table II"),
+    ("fit", "mean_iou", "NF fit: occupancy IoU (on-grid)", "≥ 0.9 (issue bar, SIREN 4×512)", f"{PAPA}, §3.2"),
+    ("fit", "mean_iou_offgrid", "NF fit: occupancy IoU (off-grid)", "—", f"{PAPA}, §3.2"),
+    ("fit", "mean_iou_ratio", "NF fit: off-grid / on-grid IoU", "≈ 1 when not overfitted", f"{PAPA}, Fig. 7"),
+    ("classify", "accuracy", "nf2vec classification accuracy", "87.0 (ModelNet40), 93.3 (ShapeNet10)", f"{NF2VEC}, Table III"),
+    ("weightspace", "gnn_accuracy", "graph meta-network on raw weights (same splits)", "96.4 (MNIST)", f"{PAPA}, Table 2 (GNN)"),
+    ("weightspace", "mlp_accuracy", "MLP on flattened raw weights (same splits)", "—", f"{PAPA}, §4"),
+    ("weightspace", "weights_kmeans_nmi", "k-means NMI of raw test weights", "—", f"{PAPA}, Fig. 5"),
+    ("baselines", "pointnet_accuracy", "PointNet on ground-truth clouds", "88.8 (ModelNet40), 94.3 (ShapeNet10)", f"{NF2VEC}, Table III"),
+    ("retrieval", "hit@1", "retrieval 'mAP@1' (hit-rate@1, as the reference code)", "81.7 (ModelNet40), 90.6 (ShapeNet10)", f"{NF2VEC}, Table II"),
+    ("retrieval", "hit@5", "retrieval 'mAP@5' (hit-rate@5)", "92.6 / 96.7", f"{NF2VEC}, Table II"),
+    ("retrieval", "hit@10", "retrieval 'mAP@10' (hit-rate@10)", "95.1 / 98.1", f"{NF2VEC}, Table II"),
     ("retrieval", "map@1", "retrieval true mAP@1", "—", "—"),
     ("retrieval", "map@5", "retrieval true mAP@5", "—", "—"),
     ("retrieval", "map@10", "retrieval true mAP@10", "—", "—"),
-    ("retrieval", "latent_nmi", "k-means NMI of test embeddings", "—", "paper 004 Fig. 5 (on weights)"),
-    ("reconstruct", "nf_chamfer", "input NF reconstruction: Chamfer (squared, mean)", "0.26 mm CD (Manifold40, SDF)", "paper 000 Table VIII"),
-    ("reconstruct", "nf_fscore", "input NF reconstruction: F-score", "69.7 %", "paper 000 Table VIII"),
-    ("reconstruct", "nf2vec_chamfer", "nf2vec decoder reconstruction: Chamfer", "—", "paper 000 Fig. 4"),
-    ("reconstruct", "nf2vec_fscore", "nf2vec decoder reconstruction: F-score", "—", "paper 000 Fig. 4"),
-    ("reconstruct", "nf2vec_iou", "nf2vec decoder reconstruction: voxel IoU", "—", "paper 000 Fig. 4"),
+    ("retrieval", "latent_nmi", "k-means NMI of test embeddings", "—", f"{PAPA}, Fig. 5 (on weights)"),
+    ("reconstruct", "nf_chamfer", "input NF reconstruction: Chamfer (squared, mean)", "0.26 mm CD (Manifold40, SDF)", f"{NF2VEC}, Table VIII"),
+    ("reconstruct", "nf_fscore", "input NF reconstruction: F-score", "69.7 %", f"{NF2VEC}, Table VIII"),
+    ("reconstruct", "nf2vec_chamfer", "nf2vec decoder reconstruction: Chamfer", "—", f"{NF2VEC}, Fig. 4"),
+    ("reconstruct", "nf2vec_fscore", "nf2vec decoder reconstruction: F-score", "—", f"{NF2VEC}, Fig. 4"),
+    ("reconstruct", "nf2vec_iou", "nf2vec decoder reconstruction: voxel IoU", "—", f"{NF2VEC}, Fig. 4"),
     ("reconstruct", "nf2vec_level", "nf2vec decoder iso-level (chosen on validation NFs)", "—", "—"),
     ("reconstruct", "nf2vec_iou_natural", "nf2vec decoder: voxel IoU at the natural level (p = 0.5)", "—", "—"),
-    ("timing", "nf2vec_encode_classify_ms", "encode + classify one NF (ms)", "1.03 ms (GPU)", "paper 000 Table VII / Fig. 11"),
+    ("timing", "nf2vec_encode_classify_ms", "encode + classify one NF (ms)", "1.03 ms (GPU)", f"{NF2VEC}, Table VII / Fig. 11"),
 ]
 
 

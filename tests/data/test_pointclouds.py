@@ -109,7 +109,7 @@ def _bad_files(tmp_path):
     (d / "inf.txt").write_text("0 0 0\n1 0 0\n0 inf 0\n"); cases.append(("inf.txt", "NaN/inf"))
     (d / "bin.txt").write_bytes(b"\xff\xfe\x00\x01" * 8); cases.append(("bin.txt", "unreadable point-cloud text"))
     (d / "junk.ply").write_bytes(b"ply\nformat ascii 1.0\nelement vertex 5\nend_header\n1 2\n")
-    cases.append(("junk.ply", "unreadable point cloud|empty point cloud|no vertices"))
+    cases.append(("junk.ply", "unreadable point cloud|empty point cloud|no vertices|truncated"))
     (d / "junk.pcd").write_text("hello\n"); cases.append(("junk.pcd", "unreadable PCD \\(ValidationError"))
     _write(d / "nofields.pcd", "pcd_ascii")
     (d / "nofields.pcd").write_text((d / "nofields.pcd").read_text().replace("FIELDS x y z", "FIELDS a b c"))

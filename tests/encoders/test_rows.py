@@ -1,4 +1,4 @@
-"""RowEncoder over stacked NF rows (paper 000 §III, Fig. 2)."""
+"""RowEncoder over stacked NF rows (Zama Ramirez et al. 2024 §III, Fig. 2)."""
 from __future__ import annotations
 
 import pytest

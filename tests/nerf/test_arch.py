@@ -8,7 +8,7 @@ from nf2vec_core.nerf.arch import (NerfArch, activate, encode_frequencies, init_
 
 
 def test_nf2vec_layout_matches_the_paper():
-    arch = NerfArch(num_freqs=24)                       # 3 x 64, 24 frequencies -> 144-d input (paper 003 app. B)
+    arch = NerfArch(num_freqs=24)                       # 3 x 64, 24 frequencies -> 144-d input (Ballerini et al. 2025 app. B)
     assert arch.encoding_dim == 144
     names = [t.name for t in arch.tensors()]
     assert names == ["l0.weight", "l0.bias", "l1.weight", "l1.bias", "l2.weight", "l2.bias", "out.weight", "out.bias"]

@@ -55,7 +55,7 @@ def test_stack_rows_paper_layout():
     assert torch.equal(rows[:, :16], p["l1.weight"].transpose(1, 2))
     assert torch.equal(rows[:, 16], p["l1.bias"])
     full = stack_rows(spec, theta, include_input=True, include_output=True)
-    assert full.shape == (2, (3 + 1) + 3 * 17 + 17, 16)  # S = (I+1) + L(H+1) + (H+1), paper 000 §III
+    assert full.shape == (2, (3 + 1) + 3 * 17 + 17, 16)  # S = (I+1) + L(H+1) + (H+1), Zama Ramirez et al. 2024 §III
     assert torch.all(full[:, -17:, 1:] == 0)             # output layer zero-padded to H columns
 
 

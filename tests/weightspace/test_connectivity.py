@@ -87,7 +87,7 @@ def _fit(images: torch.Tensor, mode: str, init_seed: int, fit_seed: int) -> torc
 
 
 def test_paper000_shared_init_is_linearly_connected_and_identity_matched():
-    """Paper 000 §VIII / Fig. 25: two fits of one signal from the same init are linearly mode
+    """Zama Ramirez et al. 2024 §VIII / Fig. 25: two fits of one signal from the same init are linearly mode
     connected and weight matching returns the identity; from different inits neither holds."""
     images, _ = load_digit_images()
     images = images[:4]

@@ -41,7 +41,7 @@ def test_frozen_fourier_matrix_is_left_out():
 
 
 def test_shared_init_nfs_are_closer_and_cluster_by_class(digit_nfs):
-    """Paper 004 RQ1 / paper 000 §VIII: NFs fitted from one shared init stay close in parameter
+    """Papa et al. 2024 RQ1 / Zama Ramirez et al. 2024 §VIII: NFs fitted from one shared init stay close in parameter
     space and their raw weights cluster by class; independent random inits do neither."""
     idx = torch.cat([torch.nonzero(digit_nfs.y == c).flatten()[:15] for c in (0, 1)])
     shared, y = digit_nfs.theta[idx], digit_nfs.y[idx]

@@ -9,7 +9,7 @@ Why these NF settings: the small GNN of the tests reaches 0.98-1.0 test accuracy
 seeds), but only 0.89-0.92 on SIREN 2x16 with ``w0 = 30`` (100 steps at 1e-3, MSE 3e-4) and
 0.81-0.84 on SIREN 2x8 with ``w0 = 15`` fitted for 200 steps (MSE 2e-6): on 8x8 images a
 high-frequency SIREN memorises the pixels and its weights say less about the digit (the
-reconstruction-vs-representation trade-off of paper 004 §2.2). The flat MLP reaches 1.0 on all.
+reconstruction-vs-representation trade-off of Papa et al. 2024 §2.2). The flat MLP reaches 1.0 on all.
 """
 from __future__ import annotations
 

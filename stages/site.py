@@ -1,0 +1,35 @@
+"""Write one pipeline's results page: reports/<page>.html (self-contained), docs/results*.md and its timing figure."""
+from __future__ import annotations
+
+from _common import ROOT, parser, run
+
+from nf2vec_core.report.figures import draw_arena_times, draw_nerf_timing, draw_stage_times
+from nf2vec_core.report.pages import PAGES, arena_page, default_page, nerf_page
+from nf2vec_core.report.provenance import provenance
+from nf2vec_core.report.render import to_html, to_markdown
+from nf2vec_core.store.io import write_text
+
+
+def main() -> None:
+    ap = parser(__doc__)
+    ap.add_argument("--page", required=True, choices=sorted(PAGES), help="which pipeline's page")
+    ap.add_argument("--dataset", default="shapes", help="the dataset of the default pipeline's page")
+    args = ap.parse_args()
+    metrics, plots, prov = ROOT / "metrics", ROOT / "plots", provenance(ROOT)
+    if args.page == "default":
+        draw_stage_times(metrics, plots, args.dataset)
+        page = default_page(metrics, plots, args.dataset, prov)
+    elif args.page == "nerf":
+        draw_nerf_timing(plots)
+        page = nerf_page(metrics, plots, prov)
+    else:
+        draw_arena_times(ROOT / "reports", plots)
+        page = arena_page(metrics, plots, ROOT / "reports", prov)
+    html_name, md_name, _ = PAGES[args.page]
+    write_text(ROOT / "reports" / html_name, to_html(page))
+    write_text(ROOT / "docs" / md_name, to_markdown(page, "../plots"))
+    print(f"wrote reports/{html_name} and docs/{md_name}")
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,40 @@
+import json
+
+import pytest
+from PIL import Image
+
+from nf2vec_core.errors import BadInputError
+from nf2vec_core.report.figures import draw_nerf_timing, plot_stacked_bars, read_csv
+from nf2vec_core.report.pages import default_page
+
+
+def test_stacked_bars_writes_a_png(tmp_path):
+    out = plot_stacked_bars({"a": {"x": 1.0, "y": 2.0}, "b": {"x": 3.0}}, tmp_path / "bars.png",
+                            xlabel="s", title="t")
+    with Image.open(out) as img:
+        assert img.format == "PNG" and img.size[0] > 100
+
+
+def test_stacked_bars_refuses_nothing(tmp_path):
+    with pytest.raises(BadInputError, match="nothing to draw"):
+        plot_stacked_bars({}, tmp_path / "x.png", xlabel="s", title="t")
+
+
+def test_nerf_timing_needs_its_table(tmp_path):
+    with pytest.raises(BadInputError, match="nerf_timing.csv"):
+        draw_nerf_timing(tmp_path)
+    (tmp_path / "nerf_timing.csv").write_text("method,encoding_ms,rendering_ms,classification_ms\nnf2vec,1,0,0.1\n")
+    assert draw_nerf_timing(tmp_path).is_file()
+    assert read_csv(tmp_path / "nerf_timing.csv")[0]["method"] == "nf2vec"
+
+
+def test_default_page_of_a_partial_run(tmp_path):
+    (tmp_path / "classify_d.json").write_text(json.dumps({"accuracy": 0.5, "per_class_accuracy": {"a": 0.5}}))
+    (tmp_path / "timing_d.json").write_text(json.dumps({"pointnet_ms": {"2048": 4.5}}))
+    page = default_page(tmp_path, tmp_path, "d", {"commit": "x"})
+    rows = [r for s in page.sections for t in s.tables for r in t.rows]
+    assert ["nf2vec classification accuracy", "0.5", "87.0 (ModelNet40), 93.3 (ShapeNet10)",
+            "Zama Ramirez et al. 2024, Table III"] in rows
+    assert ["a", "0.5", "—", "—"] in rows
+    assert ["PointNet on 2,048 points (ms)", "4.5", "—", "—"] in rows   # latencies of a timing stage
+    assert not any(s.figures for s in page.sections)   # no plots: no figures
