@@ -339,6 +339,9 @@ def train_nf2vec(train: FieldDataset, val: FieldDataset | None, spec: ArchSpec, 
         steps_per_epoch = -(-per_rank // cfg.batch_size)
         sched = _make_scheduler(opt, cfg, cfg.epochs * steps_per_epoch)
 
+        # the process-wide RNG starts from a random seed in each process: give it a fixed one, so
+        # that the state a checkpoint saves (for a resume) is the same in every run
+        torch.manual_seed(_epoch_seed(cfg.seed, -2, rank))
         if fingerprint is not None:
             if main:
                 open_work(out_dir, fingerprint)

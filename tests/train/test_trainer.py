@@ -66,6 +66,10 @@ def test_end_to_end_training_reduces_the_loss_and_reloads(tmp_path: Path) -> Non
     assert emb.shape == (8, 32)
     ckpt = load_checkpoint(tmp_path / "best.safetensors")
     assert ckpt["epoch"] == res["best_epoch"] + 1
+    torch.seed()                                                       # another process-wide RNG state
+    again = train_nf2vec(train, val, spec, "udf", ENC, DEC, CFG, tmp_path / "again", device="cpu")
+    assert again["best_epoch"] == res["best_epoch"]
+    assert (tmp_path / "again" / "best.safetensors").read_bytes() == (tmp_path / "best.safetensors").read_bytes()
     assert all("seconds" not in r for r in ckpt["history"])        # no timings in model files
 
 
