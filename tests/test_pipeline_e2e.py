@@ -189,6 +189,37 @@ def test_repro_runs_the_nerf_stages(tiny_repo):
         assert (work / "plots" / f"{png}.png").stat().st_size > 1000
 
 
+def _tree_digest(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_infer_on_a_folder_the_pipeline_never_saw(tiny_repo, tmp_path):
+    from nf2vec_core.data import procedural as proc
+    work, env = tiny_repo
+    folder = tmp_path / "new"
+    for c in ("table", "chair"):                                   # official-test-like: <class>/test/*.off
+        for i in range(2):
+            (folder / c / "test").mkdir(parents=True, exist_ok=True)
+            proc.shape_mesh(proc.make_shape(c, 5000 + i), resolution=32).export(folder / c / "test" / f"{c}_{i}.off")
+    (folder / "teapot" / "test").mkdir(parents=True)                # not a class of the dataset: predicted only
+    proc.shape_mesh(proc.make_shape("mug", 5100), resolution=32).export(folder / "teapot" / "test" / "t_0.off")
+    before = {d: _tree_digest(work / d) for d in ("data", "models")}
+    out = tmp_path / "out"
+    _run([sys.executable, "-m", "nf2vec_core.cli", "infer", "--dataset", "shapes", "--input", str(folder),
+          "--layout", "modelnet", "--out", str(out), "--project", str(work), "--k", "2"], REPO_ROOT, env)
+    pred = (out / "predictions.csv").read_text().splitlines()
+    assert len(pred) == 1 + 5 and pred[0].startswith("id,source,class_name,predicted,probability,neighbours")
+    assert all(len(r.split(",")[5].split(";")) == 2 for r in pred[1:])   # two training neighbours each
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["count"] == 5 and m["labelled"] == 4 and 0 <= m["accuracy"] <= 1
+    assert sum(map(sum, m["confusion"])) == 4
+    assert {d: _tree_digest(work / d) for d in ("data", "models")} == before   # no pipeline output touched
+    res = subprocess.run([sys.executable, "-m", "nf2vec_core.cli", "infer", "--dataset", "shapes", "--input",
+                          str(folder), "--layout", "modelnet", "--out", str(work / "data" / "x"), "--project",
+                          str(work)], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    assert res.returncode == 2 and res.stderr.count("error:") == 1 and "Traceback" not in res.stderr
+
+
 def test_repro_runs_the_arena(tiny_repo):
     work, _ = tiny_repo
     for run in ("digits-siren-s20-shared", "digits-siren-s20-random"):
