@@ -31,6 +31,7 @@ from nf2vec_core.nerf.blender import read_blender  # noqa: E402
 from nf2vec_core.nerf.fit import NerfFitConfig, SceneBatch, evaluate_psnr, fit_nerf_chunk  # noqa: E402
 from nf2vec_core.nerf.render import RenderConfig  # noqa: E402
 from nf2vec_core.runtime import tune_allocator  # noqa: E402
+from nf2vec_core.store.treefile import save_tree  # noqa: E402
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "nerf-lego-200"
 
@@ -56,7 +57,7 @@ def main() -> None:
     ap.add_argument("--eval-every", type=int, default=0, help="print the PSNR of 2 val views every N steps")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--save", type=Path, default=None, help="write the fitted vector (torch.save)")
+    ap.add_argument("--save", type=Path, default=None, help="write the fitted vector (safetensors + JSON arch, no pickle)")
     args = ap.parse_args()
     tune_allocator()  # reuse freed activation buffers (no page faults every step)
 
@@ -96,7 +97,7 @@ def main() -> None:
     val_psnr = evaluate_psnr(arch, theta, [val], render, grids=grids)
     eval_seconds = time.perf_counter() - t1
     if args.save is not None:
-        torch.save({"arch": arch.to_json(), "theta": theta.cpu()}, args.save)
+        save_tree(args.save, {"arch": arch.to_json(), "theta": theta.cpu()})
     print(json.dumps({
         "bench": "nerf_lego", "val_psnr": round(float(val_psnr[0]), 3), "val_views": val.n_views,
         "fit_seconds": round(fit_seconds, 1), "eval_seconds": round(eval_seconds, 1),
