@@ -8,7 +8,7 @@ from _common import ROOT, parser, params, run
 
 import pandas as pd
 
-from nf2vec_core.arena.studies import (collect_runs, init_comparison, leaderboard, leaderboard_markdown,
+from nf2vec_core.arena.studies import (best_on_validation, collect_runs, init_comparison, leaderboard, leaderboard_markdown,
                                        pipeline_rows, runs_from_params)
 from nf2vec_core.arena.figures import distance_histograms, run_scatter_plots
 from nf2vec_core.config import get_path
@@ -34,7 +34,7 @@ def main() -> None:
     write_text(ROOT / "reports" / "leaderboard.md", leaderboard_markdown(lb, init, hardware_summary(), conn, shapes))
     run_scatter_plots(table, ROOT / "plots" / "arena")
     distance_histograms(runs, ROOT / "data" / "arena" / "neural", ROOT / "plots" / "arena")
-    summary = {"runs": len(table), "best": {d: float(g["best_accuracy"].max()) for d, g in table.groupby("dataset")},
+    summary = {"runs": len(table), "best": best_on_validation(table),
                "init": {f"{r.dataset}/{r.nf}": {"shared": r.shared_mean, "random": r.random_mean, "gain_percent": r.gain_percent}
                         for r in init.itertuples()}}
     write_json(ROOT / "metrics" / "arena_summary.json", summary)

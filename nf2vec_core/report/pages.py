@@ -167,9 +167,9 @@ def arena_page(metrics_dir: Path, plots_root: Path, reports_dir: Path, prov: dic
                  [[k, fmt(v.get("shared")), fmt(v.get("random")), paper_init.get(k, "—")]
                   for k, v in sorted(summary.get("init", {}).items())])
     paper_mnist = Table(HEADER, [
-        ["best Neural MNIST accuracy here", fmt(summary.get("best", {}).get("mnist")),
+        ["Neural MNIST here: the run best on validation", fmt(summary.get("best", {}).get("mnist")),
          "96.40 (GNN), 93.51 (DWS), 95.08 (Relational Transformer), full 70k MNIST", f"{PAPA}, Table 2"],
-        ["best Neural Digits accuracy here", fmt(summary.get("best", {}).get("digits")), "—", "—"],
+        ["Neural Digits here: the run best on validation", fmt(summary.get("best", {}).get("digits")), "—", "—"],
     ])
     conn = read_json(metrics_dir / "arena_connectivity.json")
     conn_t = Table(["measure", "same init", "different inits"], [

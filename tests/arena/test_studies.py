@@ -20,18 +20,24 @@ ARENA = {"datasets": {"mnist": {}, "digits": {}}, "nfs": NFS, "runs": {
 }}
 ACC = {"m-s-sh": (0.95, 0.96), "m-s-rd": (0.40, 0.30), "m-s-sh3": (None, 0.90), "m-s-rd3": (None, 0.20),
        "d-m-sh": (None, 0.80)}
+# validation accuracies: they, not the test ones, choose the classifier of a run and the steps of a
+# leaderboard row (m-s-sh: the GNN wins on validation, the MLP on test; mnist/siren/shared/mlp: 300
+# steps win on validation, 100 on test)
+VAL = {"m-s-sh": (0.97, 0.93), "m-s-rd": (0.41, 0.31), "m-s-sh3": (None, 0.95), "m-s-rd3": (None, 0.21),
+       "d-m-sh": (None, 0.82)}
 
 
 @pytest.fixture()
 def metrics_dir(tmp_path):
     for name, (gnn, mlp) in ACC.items():
+        vgnn, vmlp = VAL[name]
         (tmp_path / f"fit_{name}.json").write_text(json.dumps(
             {"count": 10, "mean_psnr": 30.0, "mean_psnr_offgrid": 20.0, "mean_psnr_ratio": 0.66, "seconds": 3.0,
              "nf_steps_per_s": 100.0}))
         ws = {"weights_kmeans_nmi": 0.5, "param_distance": {"median": 1.0}, "n_train": 7, "n_test": 2,
-              "mlp": {"accuracy": mlp, "train_seconds": 1.0}}
+              "mlp": {"accuracy": mlp, "best_val_accuracy": vmlp, "train_seconds": 1.0}}
         if gnn is not None:
-            ws["gnn"] = {"accuracy": gnn, "train_seconds": 2.0}
+            ws["gnn"] = {"accuracy": gnn, "best_val_accuracy": vgnn, "train_seconds": 2.0}
         (tmp_path / f"weightspace_{name}.json").write_text(json.dumps(ws))
     return tmp_path
 
@@ -51,21 +57,26 @@ def test_runs_from_params_checks_names():
 def test_collect_init_and_leaderboard(metrics_dir):
     table = collect_runs(runs_from_params(ARENA), NFS, metrics_dir)
     assert len(table) == 5
-    assert table.set_index("run").loc["m-s-sh", "best_accuracy"] == pytest.approx(0.96)
+    assert table.set_index("run").loc["m-s-sh", "best_accuracy"] == pytest.approx(0.95)   # the GNN: best on val
+    assert table.set_index("run").loc["m-s-sh", "best_classifier"] == "gnn"
     assert np.isnan(table.set_index("run").loc["d-m-sh", "gnn_accuracy"])
+    from nf2vec_core.arena.studies import best_on_validation
+    assert best_on_validation(table) == {"mnist": pytest.approx(0.95), "digits": pytest.approx(0.80)}
     init = init_comparison(table)
     assert len(init) == 1                                   # digits/mfn has no random counterpart
     row = init.iloc[0]
-    assert row.shared_mean == pytest.approx((0.96 + 0.90) / 2) and row.random_mean == pytest.approx((0.40 + 0.20) / 2)
-    assert row.gain_percent == pytest.approx(100 * (0.93 - 0.30) / 0.30)
+    assert row.shared_mean == pytest.approx((0.95 + 0.90) / 2) and row.random_mean == pytest.approx((0.40 + 0.20) / 2)
+    assert row.gain_percent == pytest.approx(100 * (0.925 - 0.30) / 0.30)
     assert row.paper_shared == 0.72
     lb = leaderboard(table)
     top = lb[lb.dataset == "mnist"].iloc[0]
-    assert (top.classifier, top.init, top.accuracy, top.run) == ("mlp", "shared", 0.96, "m-s-sh")
-    # best over steps: one row per dataset x classifier x init x nf
+    assert (top.classifier, top.init, top.accuracy, top.run) == ("gnn", "shared", 0.95, "m-s-sh")
+    mlp = lb[(lb.dataset == "mnist") & (lb.classifier == "mlp") & (lb.init == "shared")].iloc[0]
+    assert (mlp.steps, mlp.accuracy) == (300, 0.90)          # 300 steps: best on validation, not on test
+    # steps chosen on validation: one row per dataset x classifier x init x nf
     assert not lb.duplicated(["dataset", "classifier", "init", "nf"]).any()
     md = leaderboard_markdown(lb, init, "test cpu", {"same_init_barrier": 0.01})
-    assert "96.40" in md and "| mnist | mlp | shared | siren | 100 | 0.96 |" in md and "same_init_barrier" in md
+    assert "96.40" in md and "| mnist | mlp | shared | siren | 300 | 0.95 | 0.9 |" in md and "same_init_barrier" in md
 
 
 def test_collect_runs_missing_metrics(tmp_path):
