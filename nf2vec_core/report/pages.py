@@ -11,7 +11,7 @@ from typing import Any
 
 from nf2vec_core.report.figures import read_csv, read_json
 from nf2vec_core.report.render import Figure, Link, Page, Section, Table, fmt
-from nf2vec_core.tasks.report import NF2VEC, PAPA, PAPER_ROWS, load_metrics
+from nf2vec_core.tasks.report import NF2VEC, PAPA, PAPER_ROWS, load_metrics, value_text
 
 # html page (in reports/), markdown page (in docs/) and label of each pipeline's page
 PAGES = {
@@ -31,7 +31,7 @@ def _figures(plots: Path, items: list[tuple[str, str]]) -> list[Figure]:
 
 def _rows(metrics: dict[str, dict[str, Any]], stems: set[str], timing: bool = False) -> list[list[str]]:
     """The PAPER_ROWS of these metric files present in ``metrics``: latencies (``*_ms``) or the rest."""
-    return [[label, fmt(metrics[stem][key]), paper, src] for stem, key, label, paper, src in PAPER_ROWS
+    return [[label, value_text(metrics[stem], key), paper, src] for stem, key, label, paper, src in PAPER_ROWS
             if stem in stems and key in metrics.get(stem, {}) and key.endswith("_ms") == timing]
 
 

@@ -49,6 +49,16 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def value_text(metrics: dict, key: str) -> str:
+    """A metric as text; ``mean ± std (n seeds)`` when the file carries ``<key>_std`` and ``seeds``."""
+    text = _fmt(metrics[key])
+    if f"{key}_std" in metrics:
+        text += f" ± {_fmt(metrics[f'{key}_std'])}"
+        if metrics.get("seeds"):
+            text += f" ({len(metrics['seeds'])} seeds)"
+    return text
+
+
 def load_metrics(metrics_dir: Path, stem: str, dataset: str) -> dict:
     p = Path(metrics_dir) / f"{stem}_{dataset}.json"
     return json.loads(p.read_text()) if p.exists() else {}
@@ -64,7 +74,7 @@ def summary_markdown(metrics_dir: Path, datasets: list[str]) -> str:
         for stem, key, label, paper, src in PAPER_ROWS:
             m = load_metrics(metrics_dir, stem, d)
             if key in m:
-                lines.append(f"| {label} | {_fmt(m[key])} | {paper} | {src} |")
+                lines.append(f"| {label} | {value_text(m, key)} | {paper} | {src} |")
         fit = load_metrics(metrics_dir, "fit", d)
         train = load_metrics(metrics_dir, "train", d)
         if fit or train:
