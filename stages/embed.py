@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 
 from nf2vec_core.store.neural_dataset import NeuralDataset, load_views
-from nf2vec_core.train.checkpoint import load_model
+from nf2vec_core.train.checkpoint import check_arch, load_model
 
 
 def main() -> None:
@@ -20,8 +20,7 @@ def main() -> None:
     device = pick_device("auto")
     encoder, _, meta = load_model(ROOT / "models" / args.dataset / "best.safetensors", map_location=device)
     neural = NeuralDataset(ROOT / "data" / "neural" / args.dataset)
-    if meta["arch"] != neural.spec:
-        raise SystemExit(f"error: {neural.root}: architecture differs from the checkpoint's")
+    check_arch(meta, neural.spec, ROOT / "models" / args.dataset / "best.safetensors")
     emb = encode(encoder, neural.spec, neural.params().to(device), progress=True).cpu()
     out = ROOT / "data" / "embeddings" / args.dataset
     write_embeddings(out, emb, neural.index)

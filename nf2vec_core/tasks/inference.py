@@ -30,7 +30,7 @@ from ..fitting.run import FitParams, NFParams, fit_dataset
 from ..metrics.retrieval import knn
 from ..store.embeddings import read_embeddings
 from ..store.neural_dataset import NeuralDataset
-from ..train.checkpoint import load_model
+from ..train.checkpoint import check_arch, load_model
 from .classification import classification_metrics, load_classifier
 
 
@@ -84,8 +84,7 @@ def infer_folder(root: str | Path, layout: str, dataset: DatasetParams, trained:
     neural_dir = out_dir / "neural"
     fit_dataset(prepared, neural_dir, nf, fit)
     new = NeuralDataset(neural_dir)
-    if new.spec != meta["arch"]:
-        raise BadInputError(neural_dir, "the fitted NFs' architecture differs from the encoder's")
+    check_arch(meta, new.spec, trained.model)
     if not torch.equal(new.init, NeuralDataset(trained.neural).init):
         raise BadInputError(trained.neural, "the shared init differs from the training NFs' (fit.json out of date?)")
 

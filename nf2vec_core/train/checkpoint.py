@@ -43,6 +43,16 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return ckpt
 
 
+def check_arch(meta: dict[str, Any], spec: ArchSpec, path: str | Path) -> dict[str, Any]:
+    """``meta`` of the checkpoint at ``path`` when its encoder was trained on NFs of layout ``spec``;
+    :class:`BadInputError` naming both layouts otherwise."""
+    trained = meta["arch"] if isinstance(meta.get("arch"), ArchSpec) else ArchSpec.from_json(meta["spec"])
+    if trained != spec:
+        raise BadInputError(path, f"encoder trained on another NF architecture ({trained.family} "
+                                  f"{trained.depth}x{trained.hidden}), the NFs are {spec.family} {spec.depth}x{spec.hidden}")
+    return meta
+
+
 def build_models(meta: dict[str, Any]) -> tuple[RowEncoder, ImplicitDecoder]:
     """Fresh (untrained) encoder and decoder of the architecture described by ``meta``."""
     enc_cfg = RowEncoderConfig.from_dict(meta["encoder"])

@@ -20,6 +20,7 @@ import trimesh
 from PIL import Image
 from safetensors.torch import save_file
 
+from nf2vec_core.data.pointclouds import load_cloud, read_points, scan_clouds
 from nf2vec_core.data.readers import read_mesh, read_ply_points
 from nf2vec_core.fitting.targets import PreparedData
 from nf2vec_core.nerf.arch import NerfArch
@@ -27,6 +28,8 @@ from nf2vec_core.nerf.blender import read_blender, write_blender
 from nf2vec_core.nerf.dataset import NerfDataset
 from nf2vec_core.nf.layout import ArchSpec
 from nf2vec_core.store import neural_dataset as store
+from nf2vec_core.store.treefile import save_tree
+from nf2vec_core.train.checkpoint import check_arch, load_model
 
 CUBE_VERTS = ["0 0 0", "1 0 0", "1 1 0", "0 1 0", "0 0 1", "1 0 1", "1 1 1", "0 1 1"]
 CUBE_QUADS = ["4 0 3 2 1", "4 4 5 6 7", "4 0 1 5 4", "4 2 3 7 6", "4 1 2 6 5", "4 0 4 7 3"]
@@ -56,7 +59,20 @@ def _volume_mesh(path: Path):
     return read_mesh(path).require_volume(path)
 
 
+def _h5_release(path: Path):
+    return [load_cloud(it) for it in scan_clouds(path.parent).items]
+
+
+def _model_for(path: Path):
+    """Load an encoder checkpoint for a neural dataset of the ``NF_SPEC`` layout."""
+    _, _, meta = load_model(path)
+    return check_arch(meta, NF_SPEC, path)
+
+
 READERS: dict[str, Callable[[Path], object]] = {
+    "cloud": read_points,                                     # point clouds: .npy / .txt (/ .ply, .pcd)
+    "h5": _h5_release,                                        # modelnet40_ply_hdf5_2048 release
+    "model": _model_for,                                      # encoder checkpoint (models/<d>/best.safetensors)
     "mesh": read_mesh,                                        # OFF / OBJ / PLY meshes
     "solid": _volume_mesh,                                    # a mesh that must enclose a volume
     "points": read_ply_points,                                # PLY point clouds
@@ -194,6 +210,55 @@ def _safetensors_bytes(**tensors: torch.Tensor) -> bytes:
     return save(tensors)
 
 
+def _npy(name: str, array: np.ndarray, cut: int = 0, allow_pickle: bool = False) -> Callable[[Path], Path]:
+    def write(d: Path) -> Path:
+        np.save(d / name, array, allow_pickle=allow_pickle)
+        if cut:
+            (d / name).write_bytes((d / name).read_bytes()[:-cut])
+        return d / name
+    return write
+
+
+def _h5(labels: list[int] | None = None, data: bytes | None = None) -> Callable[[Path], Path]:
+    import h5py
+
+    def write(d: Path) -> Path:
+        path = d / "ply_data_train0.h5"
+        (d / "shape_names.txt").write_text("a\nb\n")
+        if data is not None:
+            path.write_bytes(data)
+            return path
+        with h5py.File(path, "w") as f:
+            f["data"] = np.random.default_rng(0).normal(size=(3, 16, 3)).astype(np.float32)
+            f["label"] = np.array(labels or [0, 1, 0], dtype=np.uint8)[:, None]
+        return path
+    return write
+
+
+def _checkpoint(kind: str) -> Callable[[Path], Path]:
+    """An encoder checkpoint: trained for another NF layout, a pickle, or another kind of model file."""
+    def write(d: Path) -> Path:
+        from nf2vec_core.decoders.implicit import ImplicitDecoderConfig
+        from nf2vec_core.encoders.rows import RowEncoderConfig, num_rows
+        path = d / "best.safetensors"
+        if kind == "pickle":
+            torch.save({"meta": {}, "encoder": {}}, path)
+            return path
+        if kind == "classifier":
+            save_tree(path, {"state_dict": {"w": torch.zeros(2)}, "config": {}})
+            return path
+        spec = NF_SPEC if kind == "good" else ArchSpec("siren", hidden=16, depth=2)   # other: not NF_SPEC
+        enc, dec = RowEncoderConfig(hidden=(8,), embed_dim=8), ImplicitDecoderConfig(hidden=8, layers=1)
+        meta = {"spec": spec.to_json(), "field_kind": "occupancy", "in_features": spec.hidden,
+                "num_rows": num_rows(spec, enc), "in_dim": 3, "out_dim": 1, "encoder": enc.to_dict(),
+                "decoder": dec.to_dict()}
+        from nf2vec_core.train.checkpoint import build_models
+        e, m = build_models(meta)
+        save_tree(path, {"meta": meta, "encoder": e.state_dict(), "decoder": m.state_dict(), "epoch": 1})
+        return path
+    return write
+
+
 _NAN_PARAMS = torch.zeros(3, NF_SPEC.num_params)
 _NAN_PARAMS[1, 2] = float("nan")
 
@@ -253,6 +318,22 @@ CORPUS: dict[str, tuple[str, Callable[[Path], Path], str]] = {
     "ply_mesh_zero_volume": ("solid", _bytes("a.ply", _ply_bytes(np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0.0]]),
                                                                  np.array([[0, 1, 2], [0, 2, 3]]))),
                              "zero-volume mesh"),
+    # point clouds: NPY, TXT (modelnet40_normal_resampled), the HDF5 release
+    "npy_garbage": ("cloud", _bytes("a.npy", GARBAGE), "not a .npy file"),
+    "npy_empty": ("cloud", _bytes("a.npy", b""), "empty file"),
+    "npy_pickle": ("cloud", _npy("a.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True), "unreadable .npy"),
+    "npy_truncated": ("cloud", _npy("a.npy", np.ones((50, 3), np.float32), cut=40), "unreadable .npy"),
+    "npy_wrong_columns": ("cloud", _npy("a.npy", np.zeros((10, 4), np.float32)), "expected [N,3]"),
+    "npy_nan": ("cloud", _npy("a.npy", np.array([[0, 0, 0], [1, 0, 0], [np.nan, 1, 0]], np.float32)), "NaN/inf"),
+    "txt_empty": ("cloud", _text("a.txt", ""), "empty file"),
+    "txt_five_columns": ("cloud", _text("a.txt", "1,2,3,4,5\n"), "expected [N,3]"),
+    "txt_nan": ("cloud", _text("a.txt", "0 0 0\n1 nan 0\n0 1 0\n"), "NaN/inf"),
+    "h5_garbage": ("h5", _h5(data=GARBAGE), "unreadable HDF5 file"),
+    "h5_label_out_of_range": ("h5", _h5(labels=[0, 1, 7]), "out of range"),
+    # model files
+    "checkpoint_other_architecture": ("model", _checkpoint("other"), "architecture"),
+    "checkpoint_pickle": ("model", _checkpoint("pickle"), "pickled .pt checkpoints are refused"),
+    "checkpoint_of_a_classifier": ("model", _checkpoint("classifier"), "not an nf2vec checkpoint"),
     # Blender views: transforms.json and PNGs
     "views_no_transforms": ("views", lambda d: d / "transforms_train.json", "missing camera file"),
     "views_transforms_empty": ("views", _transforms_text(""), "not valid JSON"),
@@ -291,6 +372,9 @@ CORPUS: dict[str, tuple[str, Callable[[Path], Path], str]] = {
 }
 
 GOOD: dict[str, Callable[[Path], Path]] = {
+    "cloud": _npy("a.npy", np.random.default_rng(0).normal(size=(20, 3)).astype(np.float32)),
+    "h5": _h5(),
+    "model": _checkpoint("good"),
     "mesh": _text("a.off", CUBE_OFF),
     "solid": _text("a.obj", CUBE_OBJ),
     "points": _bytes("a.ply", _ply_bytes(np.random.default_rng(0).normal(size=(20, 3)))),
