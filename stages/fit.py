@@ -9,7 +9,7 @@ from _common import ROOT, parser, params, run
 from nf2vec_core.config import from_dict, get_path, load_section
 from nf2vec_core.fitting.run import FitParams, NFParams, fit_dataset, merge_parts, parse_part
 from nf2vec_core.store import staging
-from nf2vec_core.store.io import write_json
+from nf2vec_core.store.results import write_results
 
 
 def main() -> None:
@@ -17,7 +17,8 @@ def main() -> None:
     ap.add_argument("--dataset", required=True)
     ap.add_argument("--part", default="0/1", help="i/k: fit only shards s with s %% k == i (split across machines)")
     ap.add_argument("--out", default=None, help="output dir (default: data/neural/<dataset>)")
-    ap.add_argument("--metrics", default=None, help="metrics JSON (default: metrics/fit_<dataset>.json)")
+    ap.add_argument("--metrics", default=None, help="metrics JSON (default: metrics/fit_<dataset>.json); its timings go to the same path "
+                    "under timings/")
     ap.add_argument("--prepared", default=None, help="prepared dataset dir (default: data/prepared/<dataset>)")
     ap.add_argument("--nf-section", default="nf", help="params section of the NF architecture (e.g. arena.nfs.siren)")
     ap.add_argument("--fit-section", default="fit", help="params section of the fitting settings (e.g. arena.fit)")
@@ -45,7 +46,7 @@ def main() -> None:
         staging.publish_dir(work / "out", out)
         staging.close_work(work)
     if k == 1 or "mean_fit_loss" in summary:
-        write_json(args.metrics or ROOT / "metrics" / f"fit_{args.dataset}.json", summary)
+        write_results(args.metrics or ROOT / "metrics" / f"fit_{args.dataset}.json", summary)
     print({k_: v for k_, v in summary.items()})
 
 

@@ -8,7 +8,7 @@ from _common import ROOT, parser, params, run
 from nf2vec_core.config import load_section
 from nf2vec_core.fitting.run import FitParams, NFParams, ViewParams, fit_views
 from nf2vec_core.store import staging
-from nf2vec_core.store.io import write_json
+from nf2vec_core.store.results import write_results
 
 
 def main() -> None:
@@ -25,7 +25,7 @@ def main() -> None:
     summary = fit_views(prepared, work / "out", nf, fit, views)   # resumable: shards kept in the work dir
     staging.publish_dir(work / "out", out)
     staging.close_work(work)
-    write_json(ROOT / "metrics" / f"fit_views_{args.dataset}.json", {"count": views.count, **summary})
+    write_results(ROOT / "metrics" / f"fit_views_{args.dataset}.json", {"count": views.count, **summary})
     print({k: {m: v[m] for m in ("count", "seconds", "mean_iou_offgrid", "mean_psnr_offgrid") if m in v} for k, v in summary.items()})
 
 

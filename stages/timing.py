@@ -9,7 +9,8 @@ from _common import ROOT, parser, params, run
 
 from nf2vec_core.config import load_section
 from nf2vec_core.fitting.targets import PreparedData
-from nf2vec_core.store.io import write_csv, write_json
+from nf2vec_core.store.io import write_csv
+from nf2vec_core.store.results import write_results
 from nf2vec_core.store.neural_dataset import NeuralDataset
 from nf2vec_core.tasks.classification import load_classifier
 from nf2vec_core.tasks.params import TimingParams
@@ -45,7 +46,7 @@ def main() -> None:
     write_csv(ROOT / "plots" / f"timing_{args.dataset}.csv", df)
     plot_timing(df, ROOT / "plots" / f"timing_{args.dataset}.png")
     enc_ms = float(df[df["method"] == "nf2vec"]["latency_ms"].median())
-    write_json(ROOT / "metrics" / f"timing_{args.dataset}.json",
+    write_results(ROOT / "metrics" / f"timing_{args.dataset}.json",   # latencies only: timings/timing_<d>.json
                {"nf2vec_encode_classify_ms": enc_ms,
                 "pointnet_ms": {str(int(r.n_points)): float(r.latency_ms) for r in df[df["method"] == "pointnet"].itertuples()}})
     print({"nf2vec_ms": enc_ms})

@@ -12,7 +12,8 @@ from _common import ROOT, parser, params, run
 from nf2vec_core.config import load_section
 from nf2vec_core.fitting.targets import PreparedData
 from nf2vec_core.store import staging
-from nf2vec_core.store.io import write_csv, write_json
+from nf2vec_core.store.io import write_csv
+from nf2vec_core.store.results import write_results
 from nf2vec_core.store.neural_dataset import NeuralDataset, load_views
 from nf2vec_core.train import distributed as D
 from nf2vec_core.train.data import field_dataset
@@ -46,8 +47,8 @@ def main() -> None:
         for name in ("best.safetensors", "last.safetensors", "history.csv"):
             staging.publish_file(work / name, out / name)
         hist = pd.DataFrame(res["history"])
-        write_csv(ROOT / "plots" / f"train_{args.dataset}.csv", hist)
-        write_json(ROOT / "metrics" / f"train_{args.dataset}.json",
+        write_csv(ROOT / "plots" / f"train_{args.dataset}.csv", hist.drop(columns=["seconds"]))  # seconds: timings/
+        write_results(ROOT / "metrics" / f"train_{args.dataset}.json",
                    {"best_epoch": int(res["best_epoch"]), "best_val_loss": float(res["best_val_loss"]),
                     "final_train_loss": float(hist["train_loss"].iloc[-1]),
                     "seconds": round(float(hist["seconds"].sum()), 1)})

@@ -12,7 +12,8 @@ import torch
 from _common import ROOT, parser, params, run
 
 from nf2vec_core.config import load_section
-from nf2vec_core.store.io import write_csv, write_json
+from nf2vec_core.store.io import write_csv
+from nf2vec_core.store.results import write_results
 from nf2vec_core.store.neural_dataset import NeuralDataset
 from nf2vec_core.viz.figures import plot_confusion
 from nf2vec_core.weightspace.distances import distance_summary, pairwise_distance_values, weights_kmeans_nmi
@@ -27,7 +28,7 @@ def main() -> None:
     ap.add_argument("--neural", default=None, help="neural dataset dir (default: data/neural/<dataset>)")
     ap.add_argument("--prepared", default=None, help="prepared dataset dir (default: data/prepared/<dataset>)")
     ap.add_argument("--models", default=None, help="comma-separated override of <section>.models")
-    ap.add_argument("--metrics-dir", default=str(ROOT / "metrics"))
+    ap.add_argument("--metrics-dir", default=str(ROOT / "metrics"), help="metrics/...; timings go to timings/...")
     ap.add_argument("--plots-dir", default=str(ROOT / "plots"))
     args = ap.parse_args()
     cfg = load_section(params(args), args.section, WeightspaceParams)
@@ -56,7 +57,7 @@ def main() -> None:
         plot_confusion(res.confusion, classes, plots_dir / f"confusion_{kind}_{args.dataset}.png",
                        title=f"{kind} on raw weights ({args.dataset}, test acc {res.accuracy:.3f})")
         print(f"{kind}: test accuracy {res.accuracy:.4f}")
-    write_json(metrics_dir / f"weightspace_{args.dataset}.json", out)
+    write_results(metrics_dir / f"weightspace_{args.dataset}.json", out)   # train_seconds: timings/
 
 
 if __name__ == "__main__":

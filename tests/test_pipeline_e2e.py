@@ -158,7 +158,11 @@ def test_repro_produces_metrics(tiny_repo):
     assert 0 < rec["nf2vec_level"] < 1 and len(rec["nf2vec_level_calibration"]) == 19   # chosen on val
     base = json.loads((work / "metrics" / "baselines_shapes.json").read_text())
     assert 0 <= base["pointnet_accuracy"] <= 1
-    assert json.loads((work / "metrics" / "timing_shapes.json").read_text())["nf2vec_encode_classify_ms"] > 0
+    assert json.loads((work / "timings" / "timing_shapes.json").read_text())["nf2vec_encode_classify_ms"] > 0
+    assert not (work / "metrics" / "timing_shapes.json").exists()      # latencies are timings, not metrics
+    assert json.loads((work / "timings" / "fit_shapes.json").read_text())["seconds"] > 0
+    for m in (work / "metrics").rglob("*.json"):                       # run-to-run varying figures: timings/ only
+        assert not {"seconds", "train_seconds", "fitted_now", "nf_steps_per_s", "timing_ms"} & set(m.read_text().replace('"', ' ').split()), m
     ws = json.loads((work / "metrics" / "weightspace_shapes.json").read_text())
     assert 0 <= ws["gnn_accuracy"] <= 1 and 0 <= ws["mlp_accuracy"] <= 1 and 0 <= ws["weights_kmeans_nmi"] <= 1
     for png in ("confusion_shapes", "confusion_gnn_shapes", "tsne_shapes", "reconstruct_shapes", "interpolation_shapes", "timing_shapes"):

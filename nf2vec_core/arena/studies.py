@@ -12,7 +12,6 @@ metrics into one table and derives from it:
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
+from ..store.results import read_results
 
 CLASSIFIERS = ("gnn", "mlp")
 
@@ -70,17 +70,13 @@ def runs_from_params(arena: Mapping[str, Any]) -> list[ArenaRun]:
     return runs
 
 
-def _read(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
 def collect_runs(runs: list[ArenaRun], nfs: Mapping[str, Mapping[str, Any]], metrics_dir: Path) -> pd.DataFrame:
     """One row per run: its settings, fit quality/time (``fit_<run>.json``) and classifier results
     (``weightspace_<run>.json``). Runs whose metrics are missing are reported as an error."""
     rows = []
     for r in runs:
-        fit = _read(Path(metrics_dir) / f"fit_{r.name}.json")
-        ws = _read(Path(metrics_dir) / f"weightspace_{r.name}.json")
+        fit = read_results(Path(metrics_dir) / f"fit_{r.name}.json")
+        ws = read_results(Path(metrics_dir) / f"weightspace_{r.name}.json")
         if not fit or not ws:
             raise ConfigError(f"arena run {r.name!r}: metrics missing under {metrics_dir} (run its fit/classify stages)")
         nf = nfs[r.nf]
@@ -170,7 +166,7 @@ def pipeline_rows(dataset: str, nf: Mapping[str, Any], metrics_dir: Path) -> pd.
     classifiers (``weightspace_<d>.json``) and nf2vec's MLP on embeddings (``classify_<d>.json``), with
     the fit quality (``fit_<d>.json``: IoU for shapes, PSNR for images). Missing metrics are an error."""
     metrics_dir = Path(metrics_dir)
-    fit, ws, cls = (_read(metrics_dir / f"{stem}_{dataset}.json") for stem in ("fit", "weightspace", "classify"))
+    fit, ws, cls = (read_results(metrics_dir / f"{stem}_{dataset}.json") for stem in ("fit", "weightspace", "classify"))
     if not fit or not ws or not cls:
         raise ConfigError(f"pipeline dataset {dataset!r}: fit/weightspace/classify metrics missing under {metrics_dir}")
     label = f"{nf.get('family', 'siren')}{nf.get('depth', '')}x{nf.get('hidden', '')}"

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -10,6 +9,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from nf2vec_core.errors import BadInputError
+from nf2vec_core.store.results import read_results
 from nf2vec_core.viz.figures import save_figure
 
 
@@ -43,7 +43,7 @@ def plot_stacked_bars(bars: Mapping[str, Mapping[str, float]], path: Path, *, xl
 
 def draw_stage_times(metrics_dir: Path, plots_dir: Path, dataset: str) -> Path:
     """``plots/stage_times_<dataset>.png``: the default pipeline's timed stages (their metrics' seconds)."""
-    m = {s: read_json(metrics_dir / f"{s}_{dataset}.json") for s in ("fit", "fit_views", "train", "weightspace")}
+    m = {s: read_results(metrics_dir / f"{s}_{dataset}.json") for s in ("fit", "fit_views", "train", "weightspace")}
     views = sum(v.get("seconds", 0.0) for v in m["fit_views"].values() if isinstance(v, dict))
     bars = {"fit": m["fit"].get("seconds"), "fit_views": views or None, "train_encoder": m["train"].get("seconds"),
             "weightspace (GNN)": m["weightspace"].get("gnn", {}).get("train_seconds"),
@@ -70,11 +70,6 @@ def draw_arena_times(reports_dir: Path, plots_dir: Path) -> Path:
         bars[r["run"]] = {k: float(v) for k, v in parts.items() if v not in (None, "")}
     return plot_stacked_bars(bars, plots_dir / "arena_times.png", xlabel="seconds",
                              title="Neural Field Arena: time of each run")
-
-
-def read_json(path: Path) -> dict:
-    """A JSON metrics file; {} when absent (a partial run)."""
-    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

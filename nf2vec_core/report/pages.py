@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nf2vec_core.report.figures import read_csv, read_json
+from nf2vec_core.report.figures import read_csv
+from nf2vec_core.store.results import read_results
 from nf2vec_core.report.render import Figure, Link, Page, Section, Table, fmt
 from nf2vec_core.tasks.report import NF2VEC, PAPA, PAPER_ROWS, load_metrics, value_text
 
@@ -45,7 +46,7 @@ def _num(text: str | None, digits: int = 4) -> str:
 
 def default_page(metrics_dir: Path, plots_dir: Path, dataset: str, prov: dict[str, str]) -> Page:
     """The default pipeline (``make repro``) on one dataset of ``pipeline.datasets``."""
-    # latencies: metrics/timing_<d>.json where a timing stage writes them, else baselines_<d>.json
+    # latencies: timings/timing_<d>.json where a timing stage writes them, else baselines_<d>.json
     stems = ["fit", "fit_views", "train", "classify", "weightspace", "retrieval", "reconstruct", "baselines", "timing"]
     m = {s: load_metrics(metrics_dir, s, dataset) for s in stems}
     fit, views, train, ws = m["fit"], m["fit_views"], m["train"], m["weightspace"]
@@ -99,8 +100,8 @@ def default_page(metrics_dir: Path, plots_dir: Path, dataset: str, prov: dict[st
 
 def nerf_page(metrics_dir: Path, plots_dir: Path, prov: dict[str, str]) -> Page:
     """NeRFs as data (``make repro-nerf``)."""
-    fit, train, tasks = (read_json(metrics_dir / f"nerf_{s}.json") for s in ("fit", "train", "tasks"))
-    transfer, gen = read_json(metrics_dir / "nerf_transfer.json"), read_json(metrics_dir / "nerf_generation.json")
+    fit, train, tasks = (read_results(metrics_dir / f"nerf_{s}.json") for s in ("fit", "train", "tasks"))
+    transfer, gen = read_results(metrics_dir / "nerf_transfer.json"), read_results(metrics_dir / "nerf_generation.json")
     ret, ms = tasks.get("retrieval", {}), tasks.get("timing_ms", {})
     src = f"{NF2VEC}"
     cls = Table(HEADER, [
@@ -161,7 +162,7 @@ def arena_page(metrics_dir: Path, plots_root: Path, reports_dir: Path, prov: dic
     lead = Table(["dataset", "classifier", "init", "NF", "steps", "test accuracy", "PSNR (dB)", "fit (s)", "train (s)"],
                  [[r["dataset"], r["classifier"], r["init"], r["nf"], _num(r.get("steps"), 3), _num(r.get("accuracy")),
                    _num(r.get("psnr")), _num(r.get("fit_seconds")), _num(r.get("train_seconds"))] for r in board])
-    summary = read_json(metrics_dir / "arena_summary.json")
+    summary = read_results(metrics_dir / "arena_summary.json")
     paper_init = {"mnist/siren": "0.72 / 0.37", "mnist/rffnet": "0.86 / 0.20", "mnist/mfn": "0.91 / 0.23"}
     init = Table(["dataset / NF", "shared init", "random init", "paper (Neural MNIST, shared / random)"],
                  [[k, fmt(v.get("shared")), fmt(v.get("random")), paper_init.get(k, "—")]
@@ -171,7 +172,7 @@ def arena_page(metrics_dir: Path, plots_root: Path, reports_dir: Path, prov: dic
          "96.40 (GNN), 93.51 (DWS), 95.08 (Relational Transformer), full 70k MNIST", f"{PAPA}, Table 2"],
         ["Neural Digits here: the run best on validation", fmt(summary.get("best", {}).get("digits")), "—", "—"],
     ])
-    conn = read_json(metrics_dir / "arena_connectivity.json")
+    conn = read_results(metrics_dir / "arena_connectivity.json")
     conn_t = Table(["measure", "same init", "different inits"], [
         [label, fmt(conn.get(f"same_init_{k}")), fmt(conn.get(f"different_inits_{k}"))]
         for k, label in [("barrier", "loss barrier on the straight line between two fits"),

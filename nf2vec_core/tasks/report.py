@@ -2,13 +2,14 @@
 
 The papers' figures are on other data (ModelNet40, ShapeNet10, Manifold40, MNIST) and sizes; they
 are the bar, not a like-for-like comparison with the embedded dataset. Every number of "this run"
-is read from ``metrics/*.json`` written by the stages.
+is read from ``metrics/*.json`` (timings from ``timings/*.json``) written by the stages.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
+
+from nf2vec_core.store.results import read_results
 
 # The papers, by first author and year (see the README's References).
 NF2VEC = "Zama Ramirez et al. 2024"   # Deep Learning on 3D Neural Fields (nf2vec)
@@ -60,8 +61,8 @@ def value_text(metrics: dict, key: str) -> str:
 
 
 def load_metrics(metrics_dir: Path, stem: str, dataset: str) -> dict:
-    p = Path(metrics_dir) / f"{stem}_{dataset}.json"
-    return json.loads(p.read_text()) if p.exists() else {}
+    """``metrics/<stem>_<dataset>.json`` with its timings merged in; ``{}`` when the stage has not run."""
+    return read_results(Path(metrics_dir) / f"{stem}_{dataset}.json")
 
 
 def summary_markdown(metrics_dir: Path, datasets: list[str]) -> str:
