@@ -12,7 +12,7 @@ from nf2vec_core.nerf.dataset import NerfDataParams, fit_nerf_dataset
 from nf2vec_core.nerf.fit import NerfFitConfig
 from nf2vec_core.runtime import hardware_summary
 from nf2vec_core.store import staging
-from nf2vec_core.store.results import write_results
+from nf2vec_core.store.io import write_json
 
 
 def main() -> None:
@@ -32,7 +32,7 @@ def main() -> None:
     staging.publish_dir(work / "out", out)
     staging.close_work(work)
     summary["hardware"] = hardware_summary()
-    write_results(ROOT / "metrics" / "nerf_fit.json", summary)
+    write_json(ROOT / "metrics" / "nerf_fit.json", summary)
     print(summary)
 
 

@@ -17,8 +17,7 @@ from nf2vec_core.nerf.figures import generation_panels
 from nf2vec_core.nerf.nf2vec import load_checkpoint
 from nf2vec_core.nerf.render import RenderConfig
 from nf2vec_core.store.embeddings import read_embeddings, split_arrays
-from nf2vec_core.store.io import write_csv
-from nf2vec_core.store.results import write_results
+from nf2vec_core.store.io import write_csv, write_json
 from nf2vec_core.tasks.classification import load_classifier
 from nf2vec_core.tasks.generation import (LatentGanParams, gaussian_samples, generation_report, subset_draw,
                                          train_latent_gan)
@@ -53,7 +52,7 @@ def main() -> None:
                                ref.width, RenderConfig(samples_per_ray=64, estimator="batched"))
     plot_image_grid(panels.images, panels.titles, ROOT / "plots" / "nerf_generation.png", ncols=5)
     out = {"n_train": int(len(ty)), "n_test": int(len(sy)), "draws": cfg.draws, "seconds": round(seconds, 1), **scores}
-    write_results(ROOT / "metrics" / "nerf_generation.json", out)
+    write_json(ROOT / "metrics" / "nerf_generation.json", out)
     print(out)
 
 

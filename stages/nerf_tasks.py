@@ -15,8 +15,7 @@ from nf2vec_core.nerf.tasks import (BaselineParams, baseline_pose_indices, infer
                                     render_then_classify)
 from nf2vec_core.runtime import hardware_summary
 from nf2vec_core.store.embeddings import read_embeddings, split_arrays
-from nf2vec_core.store.io import write_csv
-from nf2vec_core.store.results import write_results
+from nf2vec_core.store.io import write_csv, write_json
 from nf2vec_core.tasks.classification import ClassifierConfig, evaluate_classifier, save_classifier, train_classifier
 from nf2vec_core.tasks.params import RetrievalParams
 from nf2vec_core.tasks.retrieval import retrieval_report
@@ -74,7 +73,7 @@ def main() -> None:
     out["timing_ms"] = {r.method: round(r.total_ms, 3) for r in table.itertuples()}
     out["speedup_vs_multi_view"] = float(table.total_ms.iloc[2] / table.total_ms.iloc[0])
     out["hardware"] = hardware_summary()
-    write_results(ROOT / "metrics" / "nerf_tasks.json", out)
+    write_json(ROOT / "metrics" / "nerf_tasks.json", out)
     print(table.to_string())
     print({k: v for k, v in out.items() if k not in ("per_class_accuracy",)})
 

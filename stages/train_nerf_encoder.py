@@ -18,8 +18,7 @@ from nf2vec_core.nerf.nf2vec import NerfEncoderParams, embed_nerfs, save_checkpo
 from nf2vec_core.nerf.render import RenderConfig
 from nf2vec_core.store.embeddings import write_embeddings
 from nf2vec_core.store import staging
-from nf2vec_core.store.io import write_csv
-from nf2vec_core.store.results import write_results
+from nf2vec_core.store.io import write_csv, write_json
 from nf2vec_core.viz.figures import plot_image_grid
 
 
@@ -64,7 +63,7 @@ def main() -> None:
     plot_image_grid(panels.images, panels.titles, ROOT / "plots" / "nerf_interpolation.png", ncols=5)
     metrics = {"best_epoch": res.best_epoch, "best_val_render_loss": res.best_val_loss, "seconds": round(res.seconds, 1),
                "n_train": len(rows["train"]), **scores.means()}
-    write_results(ROOT / "metrics" / "nerf_train.json", metrics)
+    write_json(ROOT / "metrics" / "nerf_train.json", metrics)
     staging.close_work(work)
     print(metrics)
 
