@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine:
 #   make repro   create/reuse .venv, install, run the default DVC pipeline and its results page
 #   make repro-nerf    the NeRF stages and their page; make repro-arena: the Neural Field Arena
+#   make repro-modelnet40 / repro-modelnet10   ModelNet point clouds (UDF) through the whole pipeline
 #   make pages   regenerate every results page (reports/*.html, docs/results*.md) from metrics/ and plots/
 #   make test    create/reuse .venv, install, run the test suite
 #   make gpu-check   on a machine with CUDA: the CUDA-only tests and the lego NeRF on the GPU
@@ -12,7 +13,7 @@ export DVC_NO_ANALYTICS := 1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: env repro repro-arena repro-nerf repro-all pages test gpu-check bench clean-env
+.PHONY: env repro repro-modelnet10 repro-modelnet40 repro-arena repro-nerf repro-all pages test gpu-check bench clean-env
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,7 +27,15 @@ $(VENV)/.installed: pyproject.toml
 env: $(VENV)/.installed
 
 repro: env
-	$(VENV)/bin/dvc repro report site
+	$(VENV)/bin/dvc repro report@shapes site
+
+# ModelNet40 point clouds as UDF fields (Zama Ramirez et al. 2024, §IV) from ../shared/data/modelnet40-pc1024
+# (datasets.modelnet40.root); repro-modelnet10: the same clouds, ModelNet10's 10 classes (quicker)
+repro-modelnet40: env
+	$(VENV)/bin/dvc repro report@modelnet40
+
+repro-modelnet10: env
+	$(VENV)/bin/dvc repro report@modelnet10
 
 # The Neural Field Arena (Papa et al. 2024: Neural MNIST/Digits, shared vs random init, studies, leaderboard)
 repro-arena: env

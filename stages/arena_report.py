@@ -28,8 +28,7 @@ def main() -> None:
     conn_path = ROOT / "metrics" / "arena_connectivity.json"
     conn = json.loads(conn_path.read_text()) if conn_path.is_file() else None
     write_csv(ROOT / "reports" / "arena_runs.csv", table)
-    shapes = pd.concat([pipeline_rows(d, get_path(p, "nf"), ROOT / "metrics")
-                        for d in get_path(p, "pipeline.datasets")], ignore_index=True)
+    shapes = pipeline_rows(get_path(p, "pipeline.datasets")[0], get_path(p, "nf"), ROOT / "metrics")  # `make repro`'s
     write_csv(ROOT / "reports" / "leaderboard.csv", pd.concat([lb, shapes], ignore_index=True))
     write_text(ROOT / "reports" / "leaderboard.md", leaderboard_markdown(lb, init, hardware_summary(), conn, shapes))
     run_scatter_plots(table, ROOT / "plots" / "arena")

@@ -35,8 +35,9 @@ from ..runtime import parallel_map
 from ..store.io import write_csv, write_json, write_tensors
 
 FieldKind = Literal["occupancy", "sdf", "udf", "pixels"]
-SOURCES = ("procedural", "modelnet", "shapenetcore", "manifold40", "pointcloud_ply", "shapenet_part",
-           "mnist", "digits")
+SOURCES = ("procedural", "modelnet", "shapenetcore", "manifold40", "pointcloud_ply", "pointclouds",
+           "shapenet_part", "mnist", "digits")
+POINT_SOURCES = ("pointcloud_ply", "pointclouds", "shapenet_part")   # UDF fields only
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,9 @@ class DatasetParams:
     inputs: Optional[str] = None          # what DVC watches for this dataset (dvc.yaml): the root for real
                                           # layouts, the generating module for generated data
     n_per_class: int = 40                 # procedural: shapes per class; real: cap per class (0 = all)
-    classes: Optional[list[str]] = None   # subset of classes (None = all)
+    classes: Optional[list[str]] = None   # subset of classes (None = all); each must exist in the layout
+    carve_from: Optional[str] = None      # real layouts: keep only this folder split (e.g. "train", the
+                                          # official train folder) and carve train/val/test from it by `split`
     split: SplitParams = dc_field(default_factory=SplitParams)
     resolution: int = 64                  # occupancy voxel grid
     n_queries: int = 16384                # sdf/udf query pool per shape
@@ -76,7 +79,9 @@ class DatasetParams:
             raise ConfigError("param 'images'/'labels': name both files of an idx pair, for source 'mnist' only")
         if self.source in ("mnist", "digits") and self.field != "pixels":
             raise ConfigError(f"param 'field': image source {self.source!r} needs field 'pixels'")
-        if self.source in ("pointcloud_ply", "shapenet_part") and self.field != "udf":
+        if self.carve_from is not None and self.carve_from not in ("train", "val", "test"):
+            raise ConfigError(f"param 'carve_from': {self.carve_from!r} is not a split folder (train, val or test)")
+        if self.source in POINT_SOURCES and self.field != "udf":
             raise ConfigError(f"param 'field': point-cloud source {self.source!r} supports field 'udf' only")
 
 
@@ -257,8 +262,14 @@ def layout_records(p: DatasetParams) -> tuple[list[ShapeRecord], list[dict]]:
             raise
         items = []  # every file is of another format: all rejected below
     if p.classes:
+        missing = sorted(set(p.classes) - {it.class_name for it in items})
+        if missing:
+            raise ConfigError(f"param 'classes': {missing} not found under {root} "
+                              f"(its classes: {sorted({it.class_name for it in items})})")
         items = [it for it in items if it.class_name in set(p.classes)]
         strays = [it for it in strays if it.class_name in set(p.classes)]
+    if p.carve_from:
+        items = carve_items(items, p.carve_from, root)
     stray_rows = [{"id": it.id, "source": str(it.path),
                    "reason": f"unexpected file type {it.path.suffix!r} (the {p.source} layout reads "
                              f"{LAYOUT_SUFFIX[p.source]} files)"} for it in strays]
@@ -274,6 +285,20 @@ def layout_records(p: DatasetParams) -> tuple[list[ShapeRecord], list[dict]]:
     return _split_unassigned(records, p), rejected + stray_rows
 
 
+def carve_items(items: list, split: str, root: Path) -> list:
+    """The items of folder split ``split`` with their split cleared (``"unknown"``), so that
+    :func:`assign_splits` carves train/val/test from them; the other folders' items are left out."""
+    from dataclasses import replace
+
+    from .layouts import UNKNOWN
+
+    kept = [replace(it, split=UNKNOWN) for it in items if it.split == split]
+    if not kept:
+        raise BadInputError(root, f"no item in a {split!r} split folder to carve the splits from "
+                                  f"(param 'carve_from'; folder splits found: {sorted({it.split for it in items})})")
+    return kept
+
+
 def _layout_item(args: tuple) -> ShapeRecord | dict:
     """Ground truth of one item of a real layout (a worker of :func:`layout_records`)."""
     from .readers import read_part_shape, read_ply_points
@@ -281,8 +306,8 @@ def _layout_item(args: tuple) -> ShapeRecord | dict:
     it, p = args
     rng = np.random.default_rng([p.seed, _stable_hash(it.id) & 0xFFFFFFFF])
     try:
-        if p.source == "pointcloud_ply":
-            pts = read_ply_points(it.path)
+        if p.source in ("pointcloud_ply", "pointclouds"):
+            pts = read_ply_points(it.path) if p.source == "pointcloud_ply" else _listed_cloud(it)
             fields = _pointcloud_fields(pts, -np.ones(len(pts), dtype=np.int64), p, rng)
         elif p.source == "shapenet_part":
             pts, lab = read_part_shape(it.path, it.extra["seg_path"])
@@ -298,6 +323,13 @@ def _layout_item(args: tuple) -> ShapeRecord | dict:
     except BadInputError as exc:
         return {"id": it.id, "source": str(it.path), "reason": exc.reason}
     return ShapeRecord(it.id, str(it.path), it.class_name, it.split, fields)
+
+
+def _listed_cloud(it) -> np.ndarray:
+    """The points of a ``pointclouds`` item (a file, or a row of an HDF5 release)."""
+    from .pointclouds import CloudItem, load_cloud
+
+    return load_cloud(CloudItem(it.id, it.path, it.class_name, it.split, it.extra.get("row"))).points
 
 
 # ----------------------------------------------------------------- image sources

@@ -65,7 +65,7 @@ def fitting_settings(neural_dir: str | Path) -> tuple[NFParams, FitParams]:
 def folder_params(dataset: DatasetParams, root: str | Path, layout: str) -> DatasetParams:
     """The dataset's preprocessing settings applied to another folder: every item kept, no split."""
     return replace(dataset, source=layout, root=str(root), inputs=None, classes=None, n_per_class=0,
-                   split=SplitParams(val=0.0, test=0.0), images=None, labels=None)
+                   split=SplitParams(val=0.0, test=0.0), images=None, labels=None, carve_from=None)
 
 
 def infer_folder(root: str | Path, layout: str, dataset: DatasetParams, trained: TrainedDataset,
