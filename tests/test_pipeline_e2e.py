@@ -106,7 +106,7 @@ def _set(params: dict, dotted: str, value) -> None:
 
 
 def _tiny_modelnet(params: dict) -> None:
-    """ModelNet40 is too big for the tiny run: modelnet10 shrinks to 3 classes x 6 real clouds of
+    """ModelNet40 is too big for the tiny run: modelnet10 shrinks to 3 classes x 8 real clouds of
     ``../shared/data`` when it is there, and both entries leave the pipeline when it is not."""
     del params["datasets"]["modelnet40"]
     params["pipeline"]["datasets"] = ["shapes"]
@@ -114,7 +114,7 @@ def _tiny_modelnet(params: dict) -> None:
         del params["datasets"]["modelnet10"]
         return
     params["datasets"]["modelnet10"].update({
-        "root": str(MODELNET), "inputs": str(MODELNET), "classes": ["bathtub", "bed", "chair"], "n_per_class": 6,
+        "root": str(MODELNET), "inputs": str(MODELNET), "classes": ["bathtub", "bed", "chair"], "n_per_class": 8,
         "n_queries": 2048, "n_offgrid": 512, "n_surface": 512})
     params["pipeline"]["datasets"] = ["shapes", "modelnet10"]
 
@@ -193,7 +193,7 @@ def test_repro_runs_real_point_clouds_as_udf_fields(tiny_repo):
     if not (work / "metrics" / "fit_modelnet10.json").exists():
         pytest.skip(f"ModelNet40 point clouds not found at {MODELNET}")
     fit = json.loads((work / "metrics" / "fit_modelnet10.json").read_text())
-    assert fit["count"] == 18 and fit["mean_chamfer"] > 0 and "mean_udf_mae" in fit
+    assert fit["count"] == 24 and fit["mean_chamfer"] > 0 and "mean_udf_mae" in fit
     meta = json.loads((work / "data" / "prepared" / "modelnet10" / "meta.json").read_text())
     assert meta["kind"] == "udf" and meta["classes"] == ["bathtub", "bed", "chair"]
     cls = json.loads((work / "metrics" / "classify_modelnet10.json").read_text())
