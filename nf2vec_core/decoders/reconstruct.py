@@ -20,10 +20,10 @@ import numpy as np
 import torch
 
 from ..errors import BadInputError, ConfigError
+from ..fields.kinds import check_kind, field_prediction
 from ..nf.functional import forward as nf_forward
 from ..nf.layout import ArchSpec
 from ..runtime import eval_chunk
-from ..train.losses import check_kind, field_prediction
 from .implicit import ImplicitDecoder
 
 FieldFn = Callable[[torch.Tensor], torch.Tensor]
