@@ -8,8 +8,8 @@ from _common import ROOT, parser, params, run
 from nf2vec_core.arena.repeatability import ConnectivityParams, connectivity_study
 from nf2vec_core.config import load_section
 from nf2vec_core.fitting.run import NFParams
-from nf2vec_core.fitting.targets import PreparedData
 from nf2vec_core.store.io import write_json
+from nf2vec_core.store.prepared import PreparedData
 from nf2vec_core.viz.figures import plot_curves, plot_matrices
 
 

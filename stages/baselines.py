@@ -8,9 +8,9 @@ import torch
 from _common import ROOT, parser, params, run
 
 from nf2vec_core.config import load_section
-from nf2vec_core.fitting.targets import PreparedData
 from nf2vec_core.store.io import write_json
 from nf2vec_core.store.neural_dataset import NeuralDataset
+from nf2vec_core.store.prepared import PreparedData
 from nf2vec_core.tasks.params import TimingParams
 from nf2vec_core.tasks.pointnet import PointNetConfig, evaluate_pointnet, train_pointnet
 

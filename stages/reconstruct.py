@@ -8,10 +8,10 @@ from _common import ROOT, parser, params, run
 
 from nf2vec_core.config import load_section
 from nf2vec_core.decoders.reconstruct import interpolate, interpolate_weights
-from nf2vec_core.fitting.targets import PreparedData
 from nf2vec_core.store.embeddings import read_embeddings
 from nf2vec_core.store.io import write_json
 from nf2vec_core.store.neural_dataset import NeuralDataset
+from nf2vec_core.store.prepared import PreparedData
 from nf2vec_core.tasks.reconstruction import (ReconstructParams, decoder_level, nf_and_decoder_fields,
                                               reconstruction_scores, spread)
 from nf2vec_core.train.checkpoint import load_model

@@ -8,10 +8,10 @@ import torch
 from _common import ROOT, parser, params, run
 
 from nf2vec_core.config import load_section
-from nf2vec_core.fitting.targets import PreparedData
 from nf2vec_core.store.io import write_csv
-from nf2vec_core.store.results import write_results
 from nf2vec_core.store.neural_dataset import NeuralDataset
+from nf2vec_core.store.prepared import PreparedData
+from nf2vec_core.store.results import write_results
 from nf2vec_core.tasks.classification import load_classifier
 from nf2vec_core.tasks.params import TimingParams
 from nf2vec_core.tasks.pointnet import PointNetClassifier, PointNetConfig, inference_timing

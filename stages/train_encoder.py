@@ -10,14 +10,14 @@ import pandas as pd
 from _common import ROOT, parser, params, run
 
 from nf2vec_core.config import load_section
-from nf2vec_core.fitting.targets import PreparedData
+from nf2vec_core.decoders.implicit import ImplicitDecoderConfig
 from nf2vec_core.store import staging
 from nf2vec_core.store.io import write_csv
-from nf2vec_core.store.results import write_results
 from nf2vec_core.store.neural_dataset import NeuralDataset, load_views
+from nf2vec_core.store.prepared import PreparedData
+from nf2vec_core.store.results import write_results
 from nf2vec_core.train import distributed as D
 from nf2vec_core.train.data import field_dataset
-from nf2vec_core.decoders.implicit import ImplicitDecoderConfig
 from nf2vec_core.train.params import EncoderParams
 from nf2vec_core.train.trainer import train_nf2vec
 

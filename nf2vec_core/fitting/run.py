@@ -25,9 +25,10 @@ from ..nf.init import init_batch
 from ..runtime import process_pool, tune_allocator, worker_count
 from ..nf.layout import ArchSpec
 from ..store import neural_dataset as store
+from ..store.prepared import PreparedData
 from .engine import FitConfig, fit_chunk
 from .quality import quality
-from .targets import LOSS_BY_KIND, PreparedData, fit_targets
+from .targets import LOSS_BY_KIND, fit_targets
 
 
 @dataclass(frozen=True)

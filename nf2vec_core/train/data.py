@@ -12,8 +12,9 @@ from __future__ import annotations
 import torch
 
 from ..fields.pixels import image_coords
-from ..fitting.targets import PreparedData, occupancy_pool
+from ..fitting.targets import occupancy_pool
 from ..store.neural_dataset import NeuralDataset, view_params
+from ..store.prepared import PreparedData
 from .trainer import FieldDataset
 
 
