@@ -1,14 +1,13 @@
 """Embed every NF of a neural dataset with the trained nf2vec encoder (best checkpoint)."""
 from __future__ import annotations
 
+import pandas as pd
+import torch
 from _common import ROOT, parser, run
 
 from nf2vec_core.encoders.rows import encode
-from nf2vec_core.fitting.run import pick_device
+from nf2vec_core.runtime import pick_device
 from nf2vec_core.store.embeddings import write_embeddings
-import pandas as pd
-import torch
-
 from nf2vec_core.store.neural_dataset import NeuralDataset, load_views
 from nf2vec_core.train.checkpoint import check_arch, load_model
 

@@ -6,11 +6,10 @@ from dataclasses import asdict
 from _common import ROOT, parser, params, run
 
 from nf2vec_core.config import load_section, load_value
-from nf2vec_core.fitting.run import pick_device
 from nf2vec_core.nerf.arch import NerfArch
 from nf2vec_core.nerf.dataset import NerfDataParams, fit_nerf_dataset
 from nf2vec_core.nerf.fit import NerfFitConfig
-from nf2vec_core.runtime import hardware_summary
+from nf2vec_core.runtime import hardware_summary, pick_device
 from nf2vec_core.store import staging
 from nf2vec_core.store.results import write_results
 

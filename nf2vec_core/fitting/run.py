@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from ..errors import ConfigError
 from ..nf.init import init_batch
-from ..runtime import process_pool, tune_allocator, worker_count
+from ..runtime import pick_device, process_pool, tune_allocator, worker_count
 from ..nf.layout import ArchSpec
 from ..store import neural_dataset as store
 from ..store.prepared import PreparedData
@@ -90,13 +90,6 @@ class ViewParams:
         bad = set(self.splits) - {"train", "val", "test"}
         if bad:
             raise ConfigError(f"views.splits: unknown splits {sorted(bad)} (train, val, test)")
-
-
-def pick_device(name: str = "auto") -> torch.device:
-    """``auto``: CUDA when present, else CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def parse_part(text: str) -> tuple[int, int]:
