@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from ..fields.occupancy import voxel_centers
+from ..fields.voxels import voxel_centers
 from ..fields.pixels import image_coords
 from ..store.prepared import PreparedData
 from .engine import FitTargets
@@ -22,7 +22,7 @@ LOSS_BY_KIND = {"occupancy": "bce", "sdf": "l1", "udf": "bce", "pixels": "mse"}
 
 
 def voxel_grid_centers(resolution: int) -> torch.Tensor:
-    """Voxel centres ``[R^3, 3]`` as a tensor (:func:`nf2vec_core.fields.occupancy.voxel_centers`)."""
+    """Voxel centres ``[R^3, 3]`` as a tensor (:func:`nf2vec_core.fields.voxels.voxel_centers`)."""
     return torch.from_numpy(voxel_centers(resolution))
 
 
