@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nf2vec_core.nerf.arch import NerfArch, init_nerf_batch  # noqa: E402
 from nf2vec_core.nerf.blender import read_blender  # noqa: E402
 from nf2vec_core.nerf.fit import NerfFitConfig, SceneBatch, evaluate_psnr, fit_nerf_chunk  # noqa: E402
-from nf2vec_core.nerf.render import RenderConfig  # noqa: E402
+from nf2vec_core.nerf.render_config import RenderConfig  # noqa: E402
 from nf2vec_core.runtime import pick_device, tune_allocator  # noqa: E402
 from nf2vec_core.store.treefile import save_tree  # noqa: E402
 

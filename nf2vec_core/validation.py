@@ -199,7 +199,7 @@ CROSS_RULES: dict[str, tuple[Callable[[Any, str], None], ...]] = {
     "nf2vec_core.data.prepare.SplitParams": (_split_sum,),
     "nf2vec_core.data.prepare.DatasetParams": (_dataset_source,),
     "nf2vec_core.tasks.pointnet.PointNetConfig": (_scale_order,),
-    "nf2vec_core.nerf.render.RenderConfig": (_near_far,),
+    "nf2vec_core.nerf.render_config.RenderConfig": (_near_far,),
     "nf2vec_core.nerf.render_views.ViewRenderConfig": (_light_dir,),
     "nf2vec_core.nerf.arch.NerfArch": (_aabb,),
 }

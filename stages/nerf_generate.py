@@ -15,7 +15,7 @@ from nf2vec_core.config import load_section
 from nf2vec_core.nerf.dataset import NerfDataParams, load_view_sets
 from nf2vec_core.nerf.figures import generation_panels
 from nf2vec_core.nerf.nf2vec import load_checkpoint
-from nf2vec_core.nerf.render import RenderConfig
+from nf2vec_core.nerf.render_config import RenderConfig
 from nf2vec_core.store.embeddings import read_embeddings, split_arrays
 from nf2vec_core.store.io import write_csv
 from nf2vec_core.store.results import write_results

@@ -10,7 +10,7 @@ from nf2vec_core.config import load_section
 from nf2vec_core.nerf.dataset import NerfDataParams, NerfDataset, load_view_sets
 from nf2vec_core.nerf.figures import retrieval_panels
 from nf2vec_core.nerf.nf2vec import load_checkpoint
-from nf2vec_core.nerf.render import RenderConfig
+from nf2vec_core.nerf.render_config import RenderConfig
 from nf2vec_core.nerf.tasks import (BaselineParams, baseline_pose_indices, inference_times, render_nerf_views,
                                     render_then_classify)
 from nf2vec_core.runtime import hardware_summary

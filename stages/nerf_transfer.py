@@ -11,7 +11,7 @@ from nf2vec_core.errors import BadInputError
 from nf2vec_core.nerf.dataset import NerfDataParams, load_view_sets
 from nf2vec_core.nerf.figures import transfer_panels
 from nf2vec_core.nerf.nf2vec import load_checkpoint
-from nf2vec_core.nerf.render import RenderConfig
+from nf2vec_core.nerf.render_config import RenderConfig
 from nf2vec_core.nerf.tasks import TransferParams, train_transfer
 from nf2vec_core.store.embeddings import read_embeddings
 from nf2vec_core.store.io import write_json

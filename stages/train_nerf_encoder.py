@@ -14,7 +14,7 @@ from nf2vec_core.decoders.implicit import ImplicitDecoderConfig
 from nf2vec_core.nerf.dataset import NerfDataParams, NerfDataset, load_view_sets, scene_batch
 from nf2vec_core.nerf.figures import decoded_vs_input, interpolation_panels
 from nf2vec_core.nerf.nf2vec import NerfEncoderParams, embed_nerfs, save_checkpoint, train_nerf_nf2vec
-from nf2vec_core.nerf.render import RenderConfig
+from nf2vec_core.nerf.render_config import RenderConfig
 from nf2vec_core.runtime import pick_device
 from nf2vec_core.store import staging
 from nf2vec_core.store.embeddings import write_embeddings

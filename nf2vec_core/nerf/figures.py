@@ -17,7 +17,7 @@ from ..tasks.reconstruction import spread
 from .arch import NerfArch
 from .blender import ViewSet
 from .nf2vec import NerfDecoder, render_embeddings
-from .render import RenderConfig
+from .render_config import RenderConfig
 from .tasks import render_nerf_views
 
 __all__ = ["Panels", "DecodedScores", "decoded_vs_input", "interpolation_panels", "retrieval_panels",

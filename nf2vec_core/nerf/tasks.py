@@ -20,7 +20,8 @@ from tqdm import tqdm
 
 from .arch import NerfArch
 from .nf2vec import nerf_rows
-from .render import RenderConfig, render_images
+from .render import render_images
+from .render_config import RenderConfig
 
 
 @dataclass(frozen=True)

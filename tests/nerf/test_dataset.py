@@ -12,7 +12,7 @@ from nf2vec_core.nerf.arch import NerfArch
 from nf2vec_core.nerf.dataset import (NerfDataParams, NerfDataset, fit_nerf_dataset, render_views_dataset,
                                       scene_batch, select_objects)
 from nf2vec_core.nerf.fit import NerfFitConfig
-from nf2vec_core.nerf.render import RenderConfig
+from nf2vec_core.nerf.render_config import RenderConfig
 from nf2vec_core.nerf.render_views import ViewRenderConfig
 
 SHAPES = DatasetParams(n_per_class=3, classes=["table", "mug"], max_yaw_deg=30.0)

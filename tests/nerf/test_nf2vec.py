@@ -11,7 +11,8 @@ from nf2vec_core.nerf.arch import NerfArch, init_nerf_batch, unflatten
 from nf2vec_core.nerf.fit import SceneBatch
 from nf2vec_core.nerf.nf2vec import (NerfEncoderParams, build_nerf_models, embed_nerfs, save_checkpoint,
                                      load_checkpoint, nerf_rows, render_embeddings, train_nerf_nf2vec)
-from nf2vec_core.nerf.render import RenderConfig, render_field, render_rays
+from nf2vec_core.nerf.render import render_field, render_rays
+from nf2vec_core.nerf.render_config import RenderConfig
 from nf2vec_core.nerf.render_views import ViewRenderConfig, render_shape
 
 ARCH = NerfArch(num_freqs=4, hidden=16, depth=3)
