@@ -25,6 +25,7 @@ from types import SimpleNamespace
 from typing import Any, Callable, Iterable
 
 from .errors import ConfigError
+from .runtime import check_device
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,6 @@ class _DeviceRule(Rule):
 
     def check(self, value: Any, key: str) -> None:
         super().check(value, key)
-        from .runtime import check_device
         check_device(value, key)
 
 
