@@ -144,7 +144,7 @@ CLASS_RULES: dict[str, dict[str, Rule]] = {
     "nf2vec_core.nerf.dataset.NerfDataParams": {"n_per_class": positive_int},           # no "0 = all" here
     "nf2vec_core.tasks.classification.ClassifierConfig": {"batch_size": at_least(2)},   # BatchNorm
     "nf2vec_core.tasks.pointnet.PointNetConfig": {"batch_size": at_least(2)},           # BatchNorm
-    "nf2vec_core.nerf.render_views.ViewRenderConfig": {
+    "nf2vec_core.nerf.synthetic_views.ViewRenderConfig": {
         "radius": greater_than(math.sqrt(3.0)),   # cameras outside the object box [-1, 1]^3
     },
 }
@@ -200,7 +200,7 @@ CROSS_RULES: dict[str, tuple[Callable[[Any, str], None], ...]] = {
     "nf2vec_core.data.prepare.DatasetParams": (_dataset_source,),
     "nf2vec_core.tasks.pointnet.PointNetConfig": (_scale_order,),
     "nf2vec_core.nerf.render_config.RenderConfig": (_near_far,),
-    "nf2vec_core.nerf.render_views.ViewRenderConfig": (_light_dir,),
+    "nf2vec_core.nerf.synthetic_views.ViewRenderConfig": (_light_dir,),
     "nf2vec_core.nerf.arch.NerfArch": (_aabb,),
 }
 

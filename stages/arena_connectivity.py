@@ -10,7 +10,7 @@ from nf2vec_core.config import load_section
 from nf2vec_core.fitting.run import NFParams
 from nf2vec_core.store.io import write_json
 from nf2vec_core.store.prepared import PreparedData
-from nf2vec_core.viz.figures import plot_curves, plot_matrices
+from nf2vec_core.viz.plots import plot_curves, plot_matrices
 
 
 def main() -> None:

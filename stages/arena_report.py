@@ -10,7 +10,7 @@ import pandas as pd
 
 from nf2vec_core.arena.studies import (best_on_validation, collect_runs, init_comparison, leaderboard, leaderboard_markdown,
                                        pipeline_rows, runs_from_params)
-from nf2vec_core.arena.figures import distance_histograms, run_scatter_plots
+from nf2vec_core.arena.study_plots import distance_histograms, run_scatter_plots
 from nf2vec_core.config import get_path
 from nf2vec_core.runtime import hardware_summary
 from nf2vec_core.store.io import write_csv, write_json, write_text

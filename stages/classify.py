@@ -12,9 +12,9 @@ from nf2vec_core.config import load_section
 from nf2vec_core.store.embeddings import read_embeddings, split_arrays, view_arrays
 from nf2vec_core.store.io import write_csv, write_json
 from nf2vec_core.tasks.classification import (ClassifierConfig, evaluate_classifier, save_classifier, train_classifier,
-                                             with_views)
+                                              with_views)
 from nf2vec_core.tasks.seeds import EvaluationParams, mean_of_dicts, mean_std, over_seeds
-from nf2vec_core.viz.figures import plot_confusion
+from nf2vec_core.viz.plots import plot_confusion
 
 
 def main() -> None:

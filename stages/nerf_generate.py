@@ -13,16 +13,16 @@ from _common import ROOT, parser, params, run
 
 from nf2vec_core.config import load_section
 from nf2vec_core.nerf.dataset import NerfDataParams, load_view_sets
-from nf2vec_core.nerf.figures import generation_panels
-from nf2vec_core.nerf.nf2vec import load_checkpoint
+from nf2vec_core.nerf.encoder import load_checkpoint
 from nf2vec_core.nerf.render_config import RenderConfig
+from nf2vec_core.nerf.view_panels import generation_panels
 from nf2vec_core.store.embeddings import read_embeddings, split_arrays
 from nf2vec_core.store.io import write_csv
 from nf2vec_core.store.results import write_results
 from nf2vec_core.tasks.classification import load_classifier
 from nf2vec_core.tasks.generation import (LatentGanParams, gaussian_samples, generation_report, subset_draw,
-                                         train_latent_gan)
-from nf2vec_core.viz.figures import plot_image_grid
+                                          train_latent_gan)
+from nf2vec_core.viz.plots import plot_image_grid
 
 
 def main() -> None:

@@ -8,11 +8,11 @@ from _common import ROOT, parser, params, run
 
 from nf2vec_core.config import load_section
 from nf2vec_core.nerf.dataset import NerfDataParams, NerfDataset, load_view_sets
-from nf2vec_core.nerf.figures import retrieval_panels
-from nf2vec_core.nerf.nf2vec import load_checkpoint
+from nf2vec_core.nerf.encoder import load_checkpoint
 from nf2vec_core.nerf.render_config import RenderConfig
 from nf2vec_core.nerf.tasks import (BaselineParams, baseline_pose_indices, inference_times, render_nerf_views,
                                     render_then_classify)
+from nf2vec_core.nerf.view_panels import retrieval_panels
 from nf2vec_core.runtime import hardware_summary
 from nf2vec_core.store.embeddings import read_embeddings, split_arrays
 from nf2vec_core.store.io import write_csv
@@ -20,7 +20,7 @@ from nf2vec_core.store.results import write_results
 from nf2vec_core.tasks.classification import ClassifierConfig, evaluate_classifier, save_classifier, train_classifier
 from nf2vec_core.tasks.params import RetrievalParams
 from nf2vec_core.tasks.retrieval import retrieval_report
-from nf2vec_core.viz.figures import plot_confusion, plot_image_grid
+from nf2vec_core.viz.plots import plot_confusion, plot_image_grid
 
 
 def main() -> None:

@@ -9,13 +9,13 @@ from _common import ROOT, parser, params, run
 from nf2vec_core.config import load_section
 from nf2vec_core.errors import BadInputError
 from nf2vec_core.nerf.dataset import NerfDataParams, load_view_sets
-from nf2vec_core.nerf.figures import transfer_panels
-from nf2vec_core.nerf.nf2vec import load_checkpoint
+from nf2vec_core.nerf.encoder import load_checkpoint
 from nf2vec_core.nerf.render_config import RenderConfig
 from nf2vec_core.nerf.tasks import TransferParams, train_transfer
+from nf2vec_core.nerf.view_panels import transfer_panels
 from nf2vec_core.store.embeddings import read_embeddings
 from nf2vec_core.store.io import write_json
-from nf2vec_core.viz.figures import plot_image_grid
+from nf2vec_core.viz.plots import plot_image_grid
 
 
 def main() -> None:

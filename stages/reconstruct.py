@@ -15,7 +15,7 @@ from nf2vec_core.store.prepared import PreparedData
 from nf2vec_core.tasks.reconstruction import (ReconstructParams, decoder_level, nf_and_decoder_fields,
                                               reconstruction_scores, spread)
 from nf2vec_core.train.checkpoint import load_model
-from nf2vec_core.viz.figures import plot_point_clouds
+from nf2vec_core.viz.plots import plot_point_clouds
 
 
 def main() -> None:

@@ -9,10 +9,10 @@ from _common import ROOT, parser, params, run
 from nf2vec_core.config import load_section
 from nf2vec_core.store.embeddings import read_embeddings, split_arrays
 from nf2vec_core.store.io import write_json
-from nf2vec_core.tasks.params import RetrievalParams
 from nf2vec_core.tasks.latent import latent_report, tsne_2d
+from nf2vec_core.tasks.params import RetrievalParams
 from nf2vec_core.tasks.retrieval import retrieval_report
-from nf2vec_core.viz.figures import plot_tsne
+from nf2vec_core.viz.plots import plot_tsne
 
 
 def main() -> None:

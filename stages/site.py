@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from _common import ROOT, parser, run
 
-from nf2vec_core.report.figures import draw_arena_times, draw_nerf_timing, draw_stage_times
 from nf2vec_core.report.pages import PAGES, arena_page, default_page, nerf_page
 from nf2vec_core.report.provenance import provenance
 from nf2vec_core.report.render import to_html, to_markdown
+from nf2vec_core.report.time_charts import draw_arena_times, draw_nerf_timing, draw_stage_times
 from nf2vec_core.store.io import write_text
 
 

@@ -17,7 +17,7 @@ from nf2vec_core.tasks.params import TimingParams
 from nf2vec_core.tasks.pointnet import PointNetClassifier, PointNetConfig, inference_timing
 from nf2vec_core.tasks.timing import nf_sampler
 from nf2vec_core.train.checkpoint import load_model
-from nf2vec_core.viz.figures import plot_timing
+from nf2vec_core.viz.plots import plot_timing
 
 
 def main() -> None:

@@ -12,15 +12,15 @@ from _common import ROOT, parser, params, run
 from nf2vec_core.config import load_section, load_value
 from nf2vec_core.decoders.implicit import ImplicitDecoderConfig
 from nf2vec_core.nerf.dataset import NerfDataParams, NerfDataset, load_view_sets, scene_batch
-from nf2vec_core.nerf.figures import decoded_vs_input, interpolation_panels
-from nf2vec_core.nerf.nf2vec import NerfEncoderParams, embed_nerfs, save_checkpoint, train_nerf_nf2vec
+from nf2vec_core.nerf.encoder import NerfEncoderParams, embed_nerfs, save_checkpoint, train_nerf_nf2vec
 from nf2vec_core.nerf.render_config import RenderConfig
+from nf2vec_core.nerf.view_panels import decoded_vs_input, interpolation_panels
 from nf2vec_core.runtime import pick_device
 from nf2vec_core.store import staging
 from nf2vec_core.store.embeddings import write_embeddings
 from nf2vec_core.store.io import write_csv
 from nf2vec_core.store.results import write_results
-from nf2vec_core.viz.figures import plot_image_grid
+from nf2vec_core.viz.plots import plot_image_grid
 
 
 def main() -> None:

@@ -13,9 +13,9 @@ from _common import ROOT, parser, params, run
 
 from nf2vec_core.config import load_section
 from nf2vec_core.store.io import write_csv
-from nf2vec_core.store.results import write_results
 from nf2vec_core.store.neural_dataset import NeuralDataset
-from nf2vec_core.viz.figures import plot_confusion
+from nf2vec_core.store.results import write_results
+from nf2vec_core.viz.plots import plot_confusion
 from nf2vec_core.weightspace.distances import distance_summary, pairwise_distance_values, weights_kmeans_nmi
 from nf2vec_core.weightspace.params import WeightspaceParams
 from nf2vec_core.weightspace.train import build_classifier, fit_and_evaluate

@@ -20,8 +20,8 @@ from nf2vec_core.errors import ConfigError
 from nf2vec_core.fitting.run import FitParams, NFParams, ViewParams
 from nf2vec_core.nerf.arch import NerfArch
 from nf2vec_core.nerf.dataset import NerfDataParams
+from nf2vec_core.nerf.encoder import NerfEncoderParams
 from nf2vec_core.nerf.fit import NerfFitConfig
-from nf2vec_core.nerf.nf2vec import NerfEncoderParams
 from nf2vec_core.nerf.tasks import BaselineParams, TransferParams
 from nf2vec_core.runtime import check_device
 from nf2vec_core.tasks.classification import ClassifierConfig

@@ -34,7 +34,7 @@ from ..store.io import atomic_path, check_matrix, open_tensors, write_csv, write
 from .arch import NerfArch, init_nerf_batch
 from .blender import ViewSet, read_blender
 from .fit import NerfFitConfig, SceneBatch, fit_nerfs
-from .render_views import ViewRenderConfig, render_dataset
+from .synthetic_views import ViewRenderConfig, render_dataset
 
 SPLITS = ("train", "val", "test")
 

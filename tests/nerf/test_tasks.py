@@ -46,7 +46,7 @@ def test_transfer_learns_a_linear_map():
 def test_inference_times_table_has_the_three_methods_and_their_totals():
     from nf2vec_core.decoders.implicit import ImplicitDecoderConfig
     from nf2vec_core.nerf.arch import NerfArch, init_nerf_batch
-    from nf2vec_core.nerf.nf2vec import NerfEncoderParams, build_nerf_models
+    from nf2vec_core.nerf.encoder import NerfEncoderParams, build_nerf_models
     from nf2vec_core.nerf.rays import sphere_poses
     from nf2vec_core.nerf.render_config import RenderConfig
 
