@@ -249,6 +249,18 @@ def test_valid_values_at_the_edges_pass():
         load_section(q, section, cls)
 
 
+def test_class_rules_name_existing_classes():
+    """The per-class rules are keyed by module path: a moved or renamed class must take its rules along."""
+    import importlib
+
+    from nf2vec_core import validation
+
+    for key in [*validation.CLASS_RULES, *validation.CROSS_RULES]:
+        module, name = key.rsplit(".", 1)
+        cls = getattr(importlib.import_module(module), name, None)
+        assert isinstance(cls, type) and validation.class_key(cls) == key, key
+
+
 # ------------------------------------------------------------------ the stage scripts, end to end
 STAGES = [
     ("fit", ["--dataset", "shapes"], "fit.steps", -5),
