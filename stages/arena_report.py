@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from _common import ROOT, parser, params, run
+from _common import PATHS, params, parser, run
 
 import pandas as pd
 
@@ -22,23 +22,23 @@ def main() -> None:
     p = params(args)
     arena = get_path(p, "arena")
     runs = runs_from_params(arena)
-    table = collect_runs(runs, arena["nfs"], ROOT / "metrics" / "arena")
+    table = collect_runs(runs, arena["nfs"], PATHS.metrics_dir("arena"))
     init = init_comparison(table)
     lb = leaderboard(table)
-    conn_path = ROOT / "metrics" / "arena_connectivity.json"
+    conn_path = PATHS.metrics("arena_connectivity")
     conn = json.loads(conn_path.read_text()) if conn_path.is_file() else None
-    write_csv(ROOT / "reports" / "arena_runs.csv", table)
-    shapes = pd.concat([pipeline_rows(d, get_path(p, "nf"), ROOT / "metrics")
+    write_csv(PATHS.reports_dir() / "arena_runs.csv", table)
+    shapes = pd.concat([pipeline_rows(d, get_path(p, "nf"), PATHS.metrics_dir())
                         for d in get_path(p, "pipeline.datasets")], ignore_index=True)
-    write_csv(ROOT / "reports" / "leaderboard.csv", pd.concat([lb, shapes], ignore_index=True))
-    write_text(ROOT / "reports" / "leaderboard.md", leaderboard_markdown(lb, init, hardware_summary(), conn, shapes))
-    run_scatter_plots(table, ROOT / "plots" / "arena")
-    distance_histograms(runs, ROOT / "data" / "arena" / "neural", ROOT / "plots" / "arena")
+    write_csv(PATHS.reports_dir() / "leaderboard.csv", pd.concat([lb, shapes], ignore_index=True))
+    write_text(PATHS.reports_dir() / "leaderboard.md", leaderboard_markdown(lb, init, hardware_summary(), conn, shapes))
+    run_scatter_plots(table, PATHS.plots_dir("arena"))
+    distance_histograms(runs, PATHS.arena_neural(), PATHS.plots_dir("arena"))
     summary = {"runs": len(table), "best": best_on_validation(table),
                "init": {f"{r.dataset}/{r.nf}": {"shared": r.shared_mean, "random": r.random_mean, "gain_percent": r.gain_percent}
                         for r in init.itertuples()}}
-    write_json(ROOT / "metrics" / "arena_summary.json", summary)
-    print((ROOT / "reports" / "leaderboard.md").read_text())
+    write_json(PATHS.metrics("arena_summary"), summary)
+    print((PATHS.reports_dir() / "leaderboard.md").read_text())
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from _common import ROOT, parser, params, run
+from _common import PATHS, ROOT, params, parser, run
 
 from nf2vec_core.config import load_section, load_value
 from nf2vec_core.nerf.arch import NerfArch
@@ -23,7 +23,7 @@ def main() -> None:
     cfg = load_section(p, "nerf.fit", NerfFitConfig)
     shard_size = load_value(p, "nerf.shard_size", int)
     device = pick_device(load_value(p, "nerf.device", str, default="auto"))
-    views, out = ROOT / "data" / "views" / data.from_dataset, ROOT / "data" / "nerf" / data.from_dataset
+    views, out = PATHS.views(data.from_dataset), PATHS.nerfs(data.from_dataset)
     work = staging.open_work(staging.work_dir(ROOT, "fit_nerf", data.from_dataset),
                              staging.fingerprint({"arch": asdict(arch), "fit": asdict(cfg), "shard_size": shard_size},
                                                  [views], [__file__]))
@@ -31,7 +31,7 @@ def main() -> None:
     staging.publish_dir(work / "out", out)
     staging.close_work(work)
     summary["hardware"] = hardware_summary()
-    write_results(ROOT / "metrics" / "nerf_fit.json", summary)
+    write_results(PATHS.metrics("nerf_fit"), summary)
     print(summary)
 
 
