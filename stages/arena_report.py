@@ -9,9 +9,10 @@ from _common import PATHS, params, parser, run
 import pandas as pd
 
 from nf2vec_core.arena.studies import (best_on_validation, collect_runs, init_comparison, leaderboard, leaderboard_markdown,
-                                       pipeline_rows, runs_from_params)
+                                       load_arena, pipeline_rows)
 from nf2vec_core.arena.study_plots import distance_histograms, run_scatter_plots
-from nf2vec_core.config import get_path
+from nf2vec_core.config import load_section, load_value
+from nf2vec_core.fitting.run import NFParams
 from nf2vec_core.runtime import hardware_summary
 from nf2vec_core.store.io import write_csv, write_json, write_text
 
@@ -20,16 +21,17 @@ def main() -> None:
     ap = parser(__doc__)
     args = ap.parse_args()
     p = params(args)
-    arena = get_path(p, "arena")
-    runs = runs_from_params(arena)
-    table = collect_runs(runs, arena["nfs"], PATHS.metrics_dir("arena"))
+    arena = load_arena(p)
+    runs = arena.runs
+    table = collect_runs(runs, arena.nfs, PATHS.metrics_dir("arena"))
     init = init_comparison(table)
     lb = leaderboard(table)
     conn_path = PATHS.metrics("arena_connectivity")
     conn = json.loads(conn_path.read_text()) if conn_path.is_file() else None
     write_csv(PATHS.reports_dir() / "arena_runs.csv", table)
-    shapes = pd.concat([pipeline_rows(d, get_path(p, "nf"), PATHS.metrics_dir())
-                        for d in get_path(p, "pipeline.datasets")], ignore_index=True)
+    nf = load_section(p, "nf", NFParams)
+    shapes = pd.concat([pipeline_rows(d, nf, PATHS.metrics_dir())
+                        for d in load_value(p, "pipeline.datasets", list[str])], ignore_index=True)
     write_csv(PATHS.reports_dir() / "leaderboard.csv", pd.concat([lb, shapes], ignore_index=True))
     write_text(PATHS.reports_dir() / "leaderboard.md", leaderboard_markdown(lb, init, hardware_summary(), conn, shapes))
     run_scatter_plots(table, PATHS.plots_dir("arena"))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from _common import PATHS, ROOT, params, parser, run
 
-from nf2vec_core.config import from_dict, get_path, load_section
+from nf2vec_core.config import load_section
 from nf2vec_core.fitting.run import FitParams, NFParams, fit_dataset, merge_parts, parse_part
 from nf2vec_core.store import staging
 from nf2vec_core.store.results import write_results
@@ -30,8 +30,7 @@ def main() -> None:
     p = params(args)
     nf = load_section(p, args.nf_section, NFParams)
     overrides = {k: v for k, v in (("init", args.init), ("steps", args.steps)) if v is not None}
-    section = get_path(p, args.fit_section)
-    fit = from_dict(FitParams, {**section, **overrides} if isinstance(section, dict) else section, args.fit_section)
+    fit = load_section(p, args.fit_section, FitParams, overrides)
     i, k = parse_part(args.part)
     out = Path(args.out or PATHS.neural(args.dataset))
     prepared = Path(args.prepared or PATHS.prepared(args.dataset))
