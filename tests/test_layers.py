@@ -1,5 +1,5 @@
 """The layer contract of nf2vec_core (pyproject.toml [tool.importlinter], docs/design.md "Layers"),
-checked by import-linter, and the module paths dvc.yaml depends on."""
+checked by import-linter (dvc.yaml's code deps: tests/test_stage_deps.py)."""
 from __future__ import annotations
 
 import shutil
@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
@@ -36,10 +35,3 @@ def test_a_lower_layer_importing_a_higher_one_breaks_the_contract(tmp_path):
     assert res.returncode == 1, res.stdout
     assert "nf2vec_core.fields is not allowed to import nf2vec_core.train" in res.stdout
 
-
-def test_dvc_yaml_depends_on_existing_modules():
-    stages = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())["stages"]
-    deps = {d for s in stages.values() for d in (s.get("do", s).get("deps") or [])
-            if isinstance(d, str) and d.startswith(("nf2vec_core/", "stages/"))}
-    assert deps
-    assert sorted(d for d in deps if not (REPO_ROOT / d).exists()) == []

@@ -20,38 +20,40 @@ class Layout:
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root))
 
+    def _data(self, *parts: str) -> Path:
+        return self.root.joinpath("data", *parts)
+
     # -- data/
     def prepared(self, dataset: str) -> Path:
         """Ground-truth fields of a dataset (``preprocess``)."""
-        return self.root / "data" / "prepared" / dataset
+        return self._data("prepared", dataset)
 
     def neural(self, dataset: str) -> Path:
         """The neural dataset: one fitted NF per item (``fit``)."""
-        return self.root / "data" / "neural" / dataset
+        return self._data("neural", dataset)
 
     def neural_views(self, dataset: str) -> Path:
         """Re-fits of the items under random transforms (``fit_views``)."""
-        return self.root / "data" / "neural_views" / dataset
+        return self._data("neural_views", dataset)
 
     def embeddings(self, dataset: str) -> Path:
         """nf2vec embeddings of a neural dataset (``embed``; ``nerf``: ``train_nerf_encoder``)."""
-        return self.root / "data" / "embeddings" / dataset
+        return self._data("embeddings", dataset)
 
     def views(self, dataset: str) -> Path:
         """Rendered views of a dataset's shapes (``render_views``)."""
-        return self.root / "data" / "views" / dataset
+        return self._data("views", dataset)
 
     def nerfs(self, dataset: str) -> Path:
         """NeRFs fitted to the rendered views (``fit_nerf``)."""
-        return self.root / "data" / "nerf" / dataset
+        return self._data("nerf", dataset)
 
     def arena_prepared(self, dataset: str) -> Path:
-        return self.root / "data" / "arena" / "prepared" / dataset
+        return self._data("arena", "prepared", dataset)
 
     def arena_neural(self, run: str | None = None) -> Path:
         """The arena's neural datasets (one per run; all of them without ``run``)."""
-        base = self.root / "data" / "arena" / "neural"
-        return base / run if run else base
+        return self._data("arena", "neural", *([run] if run else []))
 
     # -- models/
     def models(self, dataset: str) -> Path:
