@@ -4,7 +4,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from nf2vec_core.devtools.stage_deps import code_deps, differences, imported_files, rewrite, stage_script
+from nf2vec_core.devtools.stage_deps import code_deps, differences, expected_deps, imported_files, rewrite, stage_script
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -119,3 +119,9 @@ def test_a_stage_missing_code_is_named_and_rewritten_in_place(tmp_path):
            "        - nf2vec_core/__init__.py\n" in text  # data deps and comment kept, code deps after them
     assert "      params:\n        - datasets.${key}\n      outs:\n        - data/a/${key}\n" in text
     assert rewrite(tmp_path / "dvc.yaml", tmp_path) == []  # idempotent
+
+
+def test_no_stage_runs_the_devtools():
+    runs = {name: deps for name, deps in expected_deps(REPO_ROOT / "dvc.yaml", REPO_ROOT).items()
+            if any(d.startswith("nf2vec_core/devtools") for d in deps)}
+    assert runs == {}

@@ -25,7 +25,13 @@ import re
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
+from io import StringIO
 from pathlib import Path
+
+import yaml
+from ruamel.yaml import YAML
+
+from ..store.io import write_text
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CODE_ROOTS = ("stages/", "nf2vec_core/")
@@ -117,7 +123,7 @@ class _Resolver:
             files = self.module_files(name) if name else None
             if files:
                 out.extend(files)
-            elif i == 0 and isinstance(node, ast.ImportFrom) and files is None and name:
+            elif i == 0 and isinstance(node, ast.ImportFrom):
                 break  # `from third_party import x`: nothing of the repo
         return out
 
@@ -185,8 +191,6 @@ def _stage_bodies(stages: dict) -> dict:
 
 def expected_deps(dvc_yaml: Path = REPO_ROOT / "dvc.yaml", root: Path = REPO_ROOT) -> dict[str, list[str]]:
     """Stage name -> the code deps its script's imports give (stages running no script are left out)."""
-    import yaml
-
     stages = yaml.safe_load(Path(dvc_yaml).read_text())["stages"]
     out = {}
     for name, body in _stage_bodies(stages).items():
@@ -198,8 +202,6 @@ def expected_deps(dvc_yaml: Path = REPO_ROOT / "dvc.yaml", root: Path = REPO_ROO
 
 def differences(dvc_yaml: Path = REPO_ROOT / "dvc.yaml", root: Path = REPO_ROOT) -> dict[str, tuple[list, list]]:
     """Stage name -> (files missing from its deps, files listed but not run), for stages that differ."""
-    import yaml
-
     stages = _stage_bodies(yaml.safe_load(Path(dvc_yaml).read_text())["stages"])
     out = {}
     for name, want in expected_deps(dvc_yaml, root).items():
@@ -226,8 +228,6 @@ def _drop_item(seq, i: int) -> None:
 def rewrite(dvc_yaml: Path = REPO_ROOT / "dvc.yaml", root: Path = REPO_ROOT) -> list[str]:
     """Replace each stage's code deps in ``dvc_yaml`` with :func:`expected_deps` (after its other
     deps, in their order); comments and layout kept. Returns the names of the stages changed."""
-    from ruamel.yaml import YAML
-
     yml = YAML()  # round-trip
     yml.preserve_quotes = True
     yml.width = 4096
@@ -245,12 +245,8 @@ def rewrite(dvc_yaml: Path = REPO_ROOT / "dvc.yaml", root: Path = REPO_ROOT) -> 
         deps.extend(want)
         changed.append(name)
     if changed:
-        from io import StringIO
-
         buf = StringIO()
         yml.dump(doc, buf)
-        from ..store.io import write_text
-
         write_text(dvc_yaml, buf.getvalue())
     return changed
 
