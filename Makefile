@@ -4,6 +4,7 @@
 #   make repro-modelnet40 / repro-modelnet10   ModelNet point clouds (UDF) through the whole pipeline
 #   make pages   regenerate every results page (reports/*.html, docs/results*.md) from metrics/ and plots/
 #   make test    create/reuse .venv, install, run the test suite
+#   make deps    rewrite dvc.yaml's code deps from the stage scripts' imports (tests/test_stage_deps.py checks them)
 #   make gpu-check   on a machine with CUDA: the CUDA-only tests and the lego NeRF on the GPU
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -13,7 +14,7 @@ export DVC_NO_ANALYTICS := 1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: env repro repro-modelnet10 repro-modelnet40 repro-arena repro-nerf repro-all pages test gpu-check bench clean-env
+.PHONY: env deps repro repro-modelnet10 repro-modelnet40 repro-arena repro-nerf repro-all pages test gpu-check bench clean-env
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +55,10 @@ pages: env
 
 test: env
 	$(PY) -m pytest -q
+
+# Each stage's code deps in dvc.yaml: the files its script imports (nf2vec_core/devtools/stage_deps.py)
+deps: env
+	$(PY) -m nf2vec_core.devtools.stage_deps --write
 
 # The GPU checks (CI has no GPU): the tests that skip without CUDA (nerfacc's occupancy-grid kernel
 # and packed rendering against their pure-PyTorch references, the CUDA fitting paths), then the

@@ -30,7 +30,7 @@ from nf2vec_core.fitting import engine, fast_siren  # noqa: E402
 from nf2vec_core.fitting.engine import FitConfig, FitTargets, fit_chunk  # noqa: E402
 from nf2vec_core.nf.init import init_batch  # noqa: E402
 from nf2vec_core.nf.layout import ArchSpec  # noqa: E402
-from nf2vec_core.runtime import tune_allocator  # noqa: E402
+from nf2vec_core.runtime import pick_device, tune_allocator  # noqa: E402
 
 
 def sync(device: torch.device) -> None:
@@ -155,12 +155,12 @@ def image_targets(n: int, device, gen) -> FitTargets:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     ap.add_argument("--quick", action="store_true", help="fewer NFs and steps (smoke test)")
     ap.add_argument("--chunk", type=int, default=0, help="NFs per chunk (0: 16 on CPU, 2048 on GPU)")
     args = ap.parse_args()
     tune_allocator()
-    device = torch.device(args.device)
+    device = pick_device(args.device)
     chunk = args.chunk or (16 if device.type == "cpu" else 2048)
     gen = torch.Generator().manual_seed(0)
     peak = matmul_peak(device)

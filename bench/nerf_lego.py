@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nf2vec_core.nerf.arch import NerfArch, init_nerf_batch  # noqa: E402
 from nf2vec_core.nerf.blender import read_blender  # noqa: E402
 from nf2vec_core.nerf.fit import NerfFitConfig, SceneBatch, evaluate_psnr, fit_nerf_chunk  # noqa: E402
-from nf2vec_core.nerf.render import RenderConfig  # noqa: E402
-from nf2vec_core.runtime import tune_allocator  # noqa: E402
+from nf2vec_core.nerf.render_config import RenderConfig  # noqa: E402
+from nf2vec_core.runtime import pick_device, tune_allocator  # noqa: E402
 from nf2vec_core.store.treefile import save_tree  # noqa: E402
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "nerf-lego-200"
@@ -61,8 +61,7 @@ def main() -> None:
     args = ap.parse_args()
     tune_allocator()  # reuse freed activation buffers (no page faults every step)
 
-    dev = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
-                       ("cpu" if args.device == "auto" else args.device))
+    dev = pick_device(args.device)
     train = read_blender(args.root, "train", downscale=args.downscale, background="white")
     val = read_blender(args.root, "val", downscale=args.downscale, background="white",
                        max_views=args.val_views or None)

@@ -26,7 +26,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from nf2vec_core.data.prepare import DatasetParams, prepare_dataset  # noqa: E402
-from nf2vec_core.fitting.run import FitParams, NFParams, fit_dataset, pick_device  # noqa: E402
+from nf2vec_core.fitting.run import FitParams, NFParams, fit_dataset  # noqa: E402
+from nf2vec_core.runtime import pick_device  # noqa: E402
 
 SETS = {"shapenet-chairs": "shapenetcore", "modelnet": "modelnet"}
 

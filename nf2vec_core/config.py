@@ -51,6 +51,20 @@ def merge_params(base: dict[str, Any], overlay: dict[str, Any], where: str = "")
     return out
 
 
+def apply_overlay(params_path: str | Path, overlay_path: str | Path) -> dict[str, Any]:
+    """The params file at ``params_path`` with the overlay file (e.g. configs/paper.yaml, the papers'
+    sizes) deep-merged in (:func:`merge_params`: every key of the overlay must exist in the params)."""
+    try:
+        return merge_params(read_params(params_path), read_params(overlay_path))
+    except ConfigError as exc:
+        raise ConfigError(f"{overlay_path}: {exc}") from exc
+
+
+def dump_params(params: dict[str, Any]) -> str:
+    """``params`` as the text of a params file (keys in their order)."""
+    return yaml.safe_dump(params, sort_keys=False)
+
+
 def get_path(params: dict[str, Any], dotted: str) -> Any:
     """``params["a"]["b"]`` for ``"a.b"``, with a ConfigError naming the missing key."""
     node: Any = params
@@ -61,9 +75,13 @@ def get_path(params: dict[str, Any], dotted: str) -> Any:
     return node
 
 
-def load_section(params: dict[str, Any], dotted: str, cls: type[T]) -> T:
-    """Build dataclass ``cls`` from the params section at ``dotted`` (strict)."""
-    return from_dict(cls, get_path(params, dotted), dotted)
+def load_section(params: dict[str, Any], dotted: str, cls: type[T], overrides: dict[str, Any] | None = None) -> T:
+    """Build dataclass ``cls`` from the params section at ``dotted`` (strict), with ``overrides``
+    (e.g. command-line values) replacing keys of the section before it is checked."""
+    section = get_path(params, dotted)
+    if overrides and isinstance(section, dict):
+        section = {**section, **overrides}
+    return from_dict(cls, section, dotted)
 
 
 def from_dict(cls: type[T], data: Any, where: str) -> T:

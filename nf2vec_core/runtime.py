@@ -16,11 +16,14 @@ import ctypes.util
 import functools
 import multiprocessing as mp
 import os
-from typing import Callable, Sequence, TypeVar
+from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 
 from tqdm.auto import tqdm
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:  # torch is imported where it is used: params validation needs none of it
+    import torch
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -58,6 +61,16 @@ def check_device(name: str, key: str = "device") -> None:
                               f"{torch.cuda.device_count()} CUDA device(s)")
     elif name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise ConfigError(f"param '{key}' asks for 'mps' but MPS is not available here (use auto or cpu)")
+
+
+def pick_device(name: "str | torch.device | None" = "auto") -> "torch.device":
+    """The torch device of a ``device`` param: ``auto`` (or None) is CUDA when present, else the
+    CPU; any other name (``cpu``, ``cuda``, ``cuda:N``, ``mps``) or device as given."""
+    import torch
+
+    if name is None or name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
 
 
 CPU_POINTS_IN_FLIGHT = 16384   # fields x points per forward call on CPU

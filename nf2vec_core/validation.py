@@ -25,6 +25,7 @@ from types import SimpleNamespace
 from typing import Any, Callable, Iterable
 
 from .errors import ConfigError
+from .runtime import check_device
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,6 @@ class _DeviceRule(Rule):
 
     def check(self, value: Any, key: str) -> None:
         super().check(value, key)
-        from .runtime import check_device
         check_device(value, key)
 
 
@@ -144,7 +144,7 @@ CLASS_RULES: dict[str, dict[str, Rule]] = {
     "nf2vec_core.nerf.dataset.NerfDataParams": {"n_per_class": positive_int},           # no "0 = all" here
     "nf2vec_core.tasks.classification.ClassifierConfig": {"batch_size": at_least(2)},   # BatchNorm
     "nf2vec_core.tasks.pointnet.PointNetConfig": {"batch_size": at_least(2)},           # BatchNorm
-    "nf2vec_core.nerf.render_views.ViewRenderConfig": {
+    "nf2vec_core.nerf.synthetic_views.ViewRenderConfig": {
         "radius": greater_than(math.sqrt(3.0)),   # cameras outside the object box [-1, 1]^3
     },
 }
@@ -199,8 +199,8 @@ CROSS_RULES: dict[str, tuple[Callable[[Any, str], None], ...]] = {
     "nf2vec_core.data.prepare.SplitParams": (_split_sum,),
     "nf2vec_core.data.prepare.DatasetParams": (_dataset_source,),
     "nf2vec_core.tasks.pointnet.PointNetConfig": (_scale_order,),
-    "nf2vec_core.nerf.render.RenderConfig": (_near_far,),
-    "nf2vec_core.nerf.render_views.ViewRenderConfig": (_light_dir,),
+    "nf2vec_core.nerf.render_config.RenderConfig": (_near_far,),
+    "nf2vec_core.nerf.synthetic_views.ViewRenderConfig": (_light_dir,),
     "nf2vec_core.nerf.arch.NerfArch": (_aabb,),
 }
 

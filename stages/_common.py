@@ -1,4 +1,4 @@
-"""Shared plumbing of the stage scripts: params loading and argument parsing (no logic here)."""
+"""Shared plumbing of the stage scripts: params loading, argument parsing and the project's paths (no logic here)."""
 from __future__ import annotations
 
 import argparse
@@ -11,6 +11,9 @@ sys.path.insert(0, str(ROOT))
 from nf2vec_core.config import read_params  # noqa: E402
 from nf2vec_core.errors import BadInputError, ConfigError  # noqa: E402
 from nf2vec_core.runtime import tune_allocator  # noqa: E402
+from nf2vec_core.store.paths import Layout  # noqa: E402
+
+PATHS = Layout(ROOT)  # where each stage reads and writes (dvc.yaml declares the same paths)
 
 
 def parser(doc: str | None) -> argparse.ArgumentParser:

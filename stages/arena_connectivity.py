@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import torch
-from _common import ROOT, parser, params, run
+from _common import PATHS, params, parser, run
 
 from nf2vec_core.arena.repeatability import ConnectivityParams, connectivity_study
 from nf2vec_core.config import load_section
 from nf2vec_core.fitting.run import NFParams
-from nf2vec_core.fitting.targets import PreparedData
 from nf2vec_core.store.io import write_json
-from nf2vec_core.viz.figures import plot_curves, plot_matrices
+from nf2vec_core.store.prepared import PreparedData
+from nf2vec_core.viz.plots import plot_curves, plot_matrices
 
 
 def main() -> None:
@@ -19,17 +19,17 @@ def main() -> None:
     p = params(args)
     cfg = load_section(p, "arena.connectivity", ConnectivityParams)
     nf = load_section(p, f"arena.nfs.{cfg.nf}", NFParams)
-    data = PreparedData(ROOT / "data" / "arena" / "prepared" / cfg.dataset)
+    data = PreparedData(PATHS.arena_prepared(cfg.dataset))
     test = data.index.index[data.index["split"] == "test"].to_numpy()[: cfg.signals]
     images = torch.stack([data.tensor("images", int(i), int(i) + 1)[0, ..., 0] for i in test])
     spec = nf.spec(2, 1)
     metrics, arrays = connectivity_study(spec, images, cfg)
     metrics["signal_ids"] = data.index["id"].iloc[test].tolist()
-    write_json(ROOT / "metrics" / "arena_connectivity.json", metrics)
-    plot_curves(arrays["curves"], ROOT / "plots" / "arena" / "mode_connectivity.png", xlabel="alpha (0 = fit A, 1 = fit B)",
+    write_json(PATHS.metrics("arena_connectivity"), metrics)
+    plot_curves(arrays["curves"], PATHS.plots_dir("arena") / "mode_connectivity.png", xlabel="alpha (0 = fit A, 1 = fit B)",
                 ylabel="MSE on the signal", logy=True,
                 title=f"Linear mode connectivity, {cfg.dataset} (mean over {cfg.signals} signals)")
-    plot_matrices(arrays["matrices"], ROOT / "plots" / "arena" / "repeatability.png", colorbar_label="L2 distance",
+    plot_matrices(arrays["matrices"], PATHS.plots_dir("arena") / "repeatability.png", colorbar_label="L2 distance",
                   title=f"Distances between {cfg.replicas} fits of each of {cfg.signals} signals")
     print(metrics)
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 
-from _common import ROOT, parser, params, run
+from _common import PATHS, params, parser, run
 
 import pandas as pd
 
 from nf2vec_core.arena.studies import (best_on_validation, collect_runs, init_comparison, leaderboard, leaderboard_markdown,
-                                       pipeline_rows, runs_from_params)
-from nf2vec_core.arena.figures import distance_histograms, run_scatter_plots
-from nf2vec_core.config import get_path
+                                       load_arena, pipeline_rows)
+from nf2vec_core.arena.study_plots import distance_histograms, run_scatter_plots
+from nf2vec_core.config import load_section, load_value
+from nf2vec_core.fitting.run import NFParams
 from nf2vec_core.runtime import hardware_summary
 from nf2vec_core.store.io import write_csv, write_json, write_text
 
@@ -20,24 +21,25 @@ def main() -> None:
     ap = parser(__doc__)
     args = ap.parse_args()
     p = params(args)
-    arena = get_path(p, "arena")
-    runs = runs_from_params(arena)
-    table = collect_runs(runs, arena["nfs"], ROOT / "metrics" / "arena")
+    arena = load_arena(p)
+    runs = arena.runs
+    table = collect_runs(runs, arena.nfs, PATHS.metrics_dir("arena"))
     init = init_comparison(table)
     lb = leaderboard(table)
-    conn_path = ROOT / "metrics" / "arena_connectivity.json"
+    conn_path = PATHS.metrics("arena_connectivity")
     conn = json.loads(conn_path.read_text()) if conn_path.is_file() else None
-    write_csv(ROOT / "reports" / "arena_runs.csv", table)
-    shapes = pipeline_rows(get_path(p, "pipeline.datasets")[0], get_path(p, "nf"), ROOT / "metrics")  # `make repro`'s
-    write_csv(ROOT / "reports" / "leaderboard.csv", pd.concat([lb, shapes], ignore_index=True))
-    write_text(ROOT / "reports" / "leaderboard.md", leaderboard_markdown(lb, init, hardware_summary(), conn, shapes))
-    run_scatter_plots(table, ROOT / "plots" / "arena")
-    distance_histograms(runs, ROOT / "data" / "arena" / "neural", ROOT / "plots" / "arena")
+    write_csv(PATHS.reports_dir() / "arena_runs.csv", table)
+    nf = load_section(p, "nf", NFParams)
+    shapes = pipeline_rows(load_value(p, "pipeline.datasets", list[str])[0], nf, PATHS.metrics_dir())  # `make repro`'s
+    write_csv(PATHS.reports_dir() / "leaderboard.csv", pd.concat([lb, shapes], ignore_index=True))
+    write_text(PATHS.reports_dir() / "leaderboard.md", leaderboard_markdown(lb, init, hardware_summary(), conn, shapes))
+    run_scatter_plots(table, PATHS.plots_dir("arena"))
+    distance_histograms(runs, PATHS.arena_neural(), PATHS.plots_dir("arena"))
     summary = {"runs": len(table), "best": best_on_validation(table),
                "init": {f"{r.dataset}/{r.nf}": {"shared": r.shared_mean, "random": r.random_mean, "gain_percent": r.gain_percent}
                         for r in init.itertuples()}}
-    write_json(ROOT / "metrics" / "arena_summary.json", summary)
-    print((ROOT / "reports" / "leaderboard.md").read_text())
+    write_json(PATHS.metrics("arena_summary"), summary)
+    print((PATHS.reports_dir() / "leaderboard.md").read_text())
 
 
 if __name__ == "__main__":

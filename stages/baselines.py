@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import torch
-from _common import ROOT, parser, params, run
+from _common import PATHS, params, parser, run
 
 from nf2vec_core.config import load_section
-from nf2vec_core.fitting.targets import PreparedData
 from nf2vec_core.store.io import write_json
 from nf2vec_core.store.neural_dataset import NeuralDataset
+from nf2vec_core.store.prepared import PreparedData
 from nf2vec_core.tasks.params import TimingParams
 from nf2vec_core.tasks.pointnet import PointNetConfig, evaluate_pointnet, train_pointnet
 
@@ -22,8 +22,8 @@ def main() -> None:
     p = params(args)
     pn_cfg = load_section(p, "pointnet", PointNetConfig)
     timing = load_section(p, "timing", TimingParams)
-    prepared = PreparedData(ROOT / "data" / "prepared" / args.dataset)
-    neural = NeuralDataset(ROOT / "data" / "neural" / args.dataset)
+    prepared = PreparedData(PATHS.prepared(args.dataset))
+    neural = NeuralDataset(PATHS.neural(args.dataset))
     classes = prepared.meta["classes"]
     surface = prepared.tensor("surface")[:, : timing.pointnet_points]
     labels = torch.as_tensor(prepared.index["class_id"].to_numpy())
@@ -32,7 +32,7 @@ def main() -> None:
                               labels[split["val"]], pn_cfg, num_classes=len(classes))
     res = evaluate_pointnet(model, surface[split["test"]], labels[split["test"]], len(classes), class_names=classes)
 
-    write_json(ROOT / "metrics" / f"baselines_{args.dataset}.json",
+    write_json(PATHS.metrics("baselines", args.dataset),
                {"pointnet_accuracy": float(res["accuracy"]), "pointnet_points": timing.pointnet_points})
     print(json.dumps({"pointnet_accuracy": res["accuracy"]}))
 

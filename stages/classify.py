@@ -6,15 +6,15 @@ import json
 from dataclasses import replace
 
 import pandas as pd
-from _common import ROOT, parser, params, run
+from _common import PATHS, params, parser, run
 
 from nf2vec_core.config import load_section
 from nf2vec_core.store.embeddings import read_embeddings, split_arrays, view_arrays
 from nf2vec_core.store.io import write_csv, write_json
 from nf2vec_core.tasks.classification import (ClassifierConfig, evaluate_classifier, save_classifier, train_classifier,
-                                             with_views)
+                                              with_views)
 from nf2vec_core.tasks.seeds import EvaluationParams, mean_of_dicts, mean_std, over_seeds
-from nf2vec_core.viz.figures import plot_confusion
+from nf2vec_core.viz.plots import plot_confusion
 
 
 def main() -> None:
@@ -24,11 +24,11 @@ def main() -> None:
     p = params(args)
     cfg = load_section(p, "classifier", ClassifierConfig)
     evaluation = load_section(p, "evaluation", EvaluationParams)
-    emb, index = read_embeddings(ROOT / "data" / "embeddings" / args.dataset)
-    classes = json.loads((ROOT / "data" / "prepared" / args.dataset / "meta.json").read_text())["classes"]
+    emb, index = read_embeddings(PATHS.embeddings(args.dataset))
+    classes = json.loads((PATHS.prepared(args.dataset) / "meta.json").read_text())["classes"]
     (tx, ty), (vx, vy), (sx, sy) = (split_arrays(emb, index, s) for s in ("train", "val", "test"))
     if cfg.views:  # other fits of the training and validation items (the views stage), as more samples
-        views = ROOT / "data" / "embeddings" / args.dataset / "views"
+        views = PATHS.embeddings(args.dataset) / "views"
         tx, ty = with_views(tx, ty, *view_arrays(views, "train"))
         vx, vy = with_views(vx, vy, *view_arrays(views, "val"))
     def one_seed(seed: int) -> dict:
@@ -38,13 +38,13 @@ def main() -> None:
     runs = over_seeds(one_seed, evaluation.seeds)       # the first seed's classifier is the one kept
     first = runs[0]
     acc = mean_std([r["accuracy"] for r in runs])
-    save_classifier(ROOT / "models" / args.dataset / "classifier.safetensors", first["model"],
+    save_classifier(PATHS.classifier(args.dataset), first["model"],
                     replace(cfg, seed=evaluation.seeds[0]), classes)
-    write_csv(ROOT / "plots" / f"classify_{args.dataset}.csv", pd.DataFrame(first["history"]).reset_index(names="epoch"))
-    plot_confusion(first["confusion"], classes, ROOT / "plots" / f"confusion_{args.dataset}.png",
+    write_csv(PATHS.plot("classify", args.dataset, "csv"), pd.DataFrame(first["history"]).reset_index(names="epoch"))
+    plot_confusion(first["confusion"], classes, PATHS.plot("confusion", args.dataset),
                    title=f"nf2vec classification ({args.dataset}, seed {evaluation.seeds[0]}, "
                          f"test acc {first['accuracy']:.3f})")
-    write_json(ROOT / "metrics" / f"classify_{args.dataset}.json",
+    write_json(PATHS.metrics("classify", args.dataset),
                {"accuracy": acc["mean"], "accuracy_std": acc["std"], "accuracy_per_seed": acc["values"],
                 "seeds": list(evaluation.seeds),
                 "per_class_accuracy": mean_of_dicts([r["per_class_accuracy"] for r in runs]),

@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from _common import ROOT, parser, params, run
+from _common import PATHS, ROOT, params, parser, run
 
-from nf2vec_core.config import from_dict, get_path, load_section
+from nf2vec_core.config import load_section
 from nf2vec_core.fitting.run import FitParams, NFParams, fit_dataset, merge_parts, parse_part
 from nf2vec_core.store import staging
 from nf2vec_core.store.results import write_results
@@ -30,11 +30,10 @@ def main() -> None:
     p = params(args)
     nf = load_section(p, args.nf_section, NFParams)
     overrides = {k: v for k, v in (("init", args.init), ("steps", args.steps)) if v is not None}
-    section = get_path(p, args.fit_section)
-    fit = from_dict(FitParams, {**section, **overrides} if isinstance(section, dict) else section, args.fit_section)
+    fit = load_section(p, args.fit_section, FitParams, overrides)
     i, k = parse_part(args.part)
-    out = Path(args.out or ROOT / "data" / "neural" / args.dataset)
-    prepared = Path(args.prepared or ROOT / "data" / "prepared" / args.dataset)
+    out = Path(args.out or PATHS.neural(args.dataset))
+    prepared = Path(args.prepared or PATHS.prepared(args.dataset))
     if args.merge or k > 1:  # parts of a run split across machines write into --out directly
         summary = (merge_parts(prepared, out, fit) if args.merge
                    else fit_dataset(prepared, out, nf, fit, part=(i, k)))
@@ -46,7 +45,7 @@ def main() -> None:
         staging.publish_dir(work / "out", out)
         staging.close_work(work)
     if k == 1 or "mean_fit_loss" in summary:
-        write_results(args.metrics or ROOT / "metrics" / f"fit_{args.dataset}.json", summary)
+        write_results(args.metrics or PATHS.metrics("fit", args.dataset), summary)
     print({k_: v for k_, v in summary.items()})
 
 

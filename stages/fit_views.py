@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from _common import ROOT, parser, params, run
+from _common import PATHS, ROOT, params, parser, run
 
 from nf2vec_core.config import load_section
 from nf2vec_core.fitting.run import FitParams, NFParams, ViewParams, fit_views
@@ -18,14 +18,14 @@ def main() -> None:
     p = params(args)
     nf, fit = load_section(p, "nf", NFParams), load_section(p, "fit", FitParams)
     views = load_section(p, "views", ViewParams)
-    prepared, out = ROOT / "data" / "prepared" / args.dataset, ROOT / "data" / "neural_views" / args.dataset
+    prepared, out = PATHS.prepared(args.dataset), PATHS.neural_views(args.dataset)
     work = staging.open_work(staging.work_dir(ROOT, "fit_views", args.dataset),
                              staging.fingerprint({"nf": asdict(nf), "fit": asdict(fit), "views": asdict(views)},
                                                  [prepared], [__file__]))
     summary = fit_views(prepared, work / "out", nf, fit, views)   # resumable: shards kept in the work dir
     staging.publish_dir(work / "out", out)
     staging.close_work(work)
-    write_results(ROOT / "metrics" / f"fit_views_{args.dataset}.json", {"count": views.count, **summary})
+    write_results(PATHS.metrics("fit_views", args.dataset), {"count": views.count, **summary})
     print({k: {m: v[m] for m in ("count", "seconds", "mean_iou_offgrid", "mean_psnr_offgrid") if m in v} for k, v in summary.items()})
 
 

@@ -9,19 +9,20 @@ import time
 
 import pandas as pd
 import torch
-from _common import ROOT, parser, params, run
+from _common import PATHS, params, parser, run
 
 from nf2vec_core.config import load_section
 from nf2vec_core.nerf.dataset import NerfDataParams, load_view_sets
-from nf2vec_core.nerf.figures import generation_panels
-from nf2vec_core.nerf.nf2vec import load_checkpoint
-from nf2vec_core.nerf.render import RenderConfig
+from nf2vec_core.nerf.encoder import load_checkpoint
+from nf2vec_core.nerf.render_config import RenderConfig
+from nf2vec_core.nerf.view_panels import generation_panels
 from nf2vec_core.store.embeddings import read_embeddings, split_arrays
-from nf2vec_core.store.io import write_csv, write_json
+from nf2vec_core.store.io import write_csv
+from nf2vec_core.store.results import write_results
 from nf2vec_core.tasks.classification import load_classifier
 from nf2vec_core.tasks.generation import (LatentGanParams, gaussian_samples, generation_report, subset_draw,
-                                         train_latent_gan)
-from nf2vec_core.viz.figures import plot_image_grid
+                                          train_latent_gan)
+from nf2vec_core.viz.plots import plot_image_grid
 
 
 def main() -> None:
@@ -30,8 +31,8 @@ def main() -> None:
     p = params(args)
     data = load_section(p, "nerf.data", NerfDataParams)
     cfg = load_section(p, "nerf.generation", LatentGanParams)
-    emb, index = read_embeddings(ROOT / "data" / "embeddings" / "nerf")
-    classifier, classes = load_classifier(ROOT / "models" / "nerf" / "classifier.safetensors")
+    emb, index = read_embeddings(PATHS.embeddings("nerf"))
+    classifier, classes = load_classifier(PATHS.classifier("nerf"))
     (tx, ty), (sx, sy) = (split_arrays(emb, index, s) for s in ("train", "test"))
     t0 = time.perf_counter()
     gan, hist = train_latent_gan(tx, ty, len(classes), cfg)
@@ -41,18 +42,18 @@ def main() -> None:
              "gaussian_per_class": [gaussian_samples(tx, ty, sy, seed=cfg.seed + r) for r in range(cfg.draws)],
              "train_embeddings": [subset_draw(tx, ty, sy, seed=cfg.seed + r) for r in range(cfg.draws)]}
     scores = generation_report(draws, (sx, sy), tx, classifier)
-    write_csv(ROOT / "plots" / "nerf_generation.csv", pd.DataFrame(hist).reset_index(names="step"))
+    write_csv(PATHS.plot("nerf_generation", ext="csv"), pd.DataFrame(hist).reset_index(names="step"))
 
-    _, _, decoder, _ = load_checkpoint(ROOT / "models" / "nerf" / "nf2vec.safetensors")
-    ref = load_view_sets(ROOT / "data" / "views" / data.from_dataset, index["id"].tolist()[:1], "val")[0]  # oblique
+    _, _, decoder, _ = load_checkpoint(PATHS.nerf_encoder())
+    ref = load_view_sets(PATHS.views(data.from_dataset), index["id"].tolist()[:1], "val")[0]  # oblique
     shown = torch.unique(ty).repeat_interleave(4)           # four samples of every class for the figure
     samples = gan.sample(shown, torch.Generator().manual_seed(cfg.seed))
     nearest = tx[torch.cdist(samples, tx).argmin(1)]
     panels = generation_panels(decoder, samples, shown.tolist(), nearest, classes, ref.c2w[0], ref.focal, ref.height,
                                ref.width, RenderConfig(samples_per_ray=64, estimator="batched"))
-    plot_image_grid(panels.images, panels.titles, ROOT / "plots" / "nerf_generation.png", ncols=5)
+    plot_image_grid(panels.images, panels.titles, PATHS.plot("nerf_generation"), ncols=5)
     out = {"n_train": int(len(ty)), "n_test": int(len(sy)), "draws": cfg.draws, "seconds": round(seconds, 1), **scores}
-    write_json(ROOT / "metrics" / "nerf_generation.json", out)
+    write_results(PATHS.metrics("nerf_generation"), out)
     print(out)
 
 

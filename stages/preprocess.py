@@ -1,7 +1,7 @@
 """Preprocess one dataset (params: datasets.<name>) into ground-truth fields for fitting."""
 from __future__ import annotations
 
-from _common import ROOT, parser, params, run
+from _common import PATHS, params, parser, run
 
 from nf2vec_core.config import load_section
 from nf2vec_core.data.prepare import DatasetParams, prepare_dataset
@@ -14,7 +14,7 @@ def main() -> None:
     ap.add_argument("--out", default=None, help="output dir (default: data/prepared/<dataset>)")
     args = ap.parse_args()
     cfg = load_section(params(args), f"{args.section}.{args.dataset}", DatasetParams)
-    out = args.out or ROOT / "data" / "prepared" / args.dataset
+    out = args.out or PATHS.prepared(args.dataset)
     meta = prepare_dataset(cfg, out)
     print(f"prepared {meta['count']} items ({meta['rejected']} rejected) -> {out}")
 

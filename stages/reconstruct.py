@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from _common import ROOT, parser, params, run
+from _common import PATHS, params, parser, run
 
 from nf2vec_core.config import load_section
 from nf2vec_core.decoders.reconstruct import interpolate, interpolate_weights
-from nf2vec_core.fitting.targets import PreparedData
 from nf2vec_core.store.embeddings import read_embeddings
 from nf2vec_core.store.io import write_json
 from nf2vec_core.store.neural_dataset import NeuralDataset
+from nf2vec_core.store.prepared import PreparedData
 from nf2vec_core.tasks.reconstruction import (ReconstructParams, decoder_level, nf_and_decoder_fields,
                                               reconstruction_scores, spread)
 from nf2vec_core.train.checkpoint import load_model
-from nf2vec_core.viz.figures import plot_point_clouds
+from nf2vec_core.viz.plots import plot_point_clouds
 
 
 def main() -> None:
@@ -23,10 +23,10 @@ def main() -> None:
     ap.add_argument("--dataset", required=True)
     args = ap.parse_args()
     p = load_section(params(args), "reconstruct", ReconstructParams)
-    _, decoder, meta = load_model(ROOT / "models" / args.dataset / "best.safetensors")
-    neural = NeuralDataset(ROOT / "data" / "neural" / args.dataset)
-    prepared = PreparedData(ROOT / "data" / "prepared" / args.dataset)
-    emb_all, index = read_embeddings(ROOT / "data" / "embeddings" / args.dataset)
+    _, decoder, meta = load_model(PATHS.encoder(args.dataset))
+    neural = NeuralDataset(PATHS.neural(args.dataset))
+    prepared = PreparedData(PATHS.prepared(args.dataset))
+    emb_all, index = read_embeddings(PATHS.embeddings(args.dataset))
     kind, clip, spec = prepared.kind, float(prepared.meta.get("clip", 0.1)), neural.spec
     rows = spread(neural.split_rows("test"), p.n_examples)   # every class, not the first one only
     sel = torch.as_tensor(rows)
@@ -42,7 +42,7 @@ def main() -> None:
     for i in spread(list(range(len(rows))), p.n_figure):
         clouds += [surface[i].numpy(), nf_clouds[i], dec_clouds[i]]
         titles += [f"ground truth ({names[i]})", "input NF", "nf2vec decoder"]
-    plot_point_clouds(clouds, titles, ROOT / "plots" / f"reconstruct_{args.dataset}.png", ncols=3)
+    plot_point_clouds(clouds, titles, PATHS.plot("reconstruct", args.dataset), ncols=3)
 
     # interpolation between two test shapes of different classes
     other = next((j for j in range(1, len(rows)) if names[j] != names[0]), 1)
@@ -55,7 +55,7 @@ def main() -> None:
     wt_clouds = reconstruction_scores(wt_fn, steps, kind, surface[:1].expand(steps, -1, -1), small)[1]
     ts = np.linspace(0, 1, steps)
     plot_point_clouds(lat_clouds + wt_clouds, [f"latent t={t:.2f}" for t in ts] + [f"weights t={t:.2f}" for t in ts],
-                      ROOT / "plots" / f"interpolation_{args.dataset}.png", ncols=steps)
+                      PATHS.plot("interpolation", args.dataset), ncols=steps)
     summary = {f"nf2vec_{k}": float(v.mean()) for k, v in dec_scores.items()}
     summary.update({f"nf_{k}": float(v.mean()) for k, v in nf_scores.items()})
     summary["n_examples"] = len(rows)
@@ -63,7 +63,7 @@ def main() -> None:
         summary["nf2vec_level"] = level
     if calibration:
         summary["nf2vec_level_calibration"] = {f"{lv:g}": round(v, 4) for lv, v in calibration.items()}
-    write_json(ROOT / "metrics" / f"reconstruct_{args.dataset}.json", summary)
+    write_json(PATHS.metrics("reconstruct", args.dataset), summary)
     print(summary)
 
 

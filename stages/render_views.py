@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from _common import ROOT, parser, params, run
+from _common import PATHS, params, parser, run
 
 from nf2vec_core.config import load_section
 from nf2vec_core.data.prepare import DatasetParams
@@ -16,8 +16,8 @@ def main() -> None:
     p = params(args)
     cfg = load_section(p, "nerf.data", NerfDataParams)
     shapes = load_section(p, f"datasets.{cfg.from_dataset}", DatasetParams)
-    prepared = pd.read_csv(ROOT / "data" / "prepared" / cfg.from_dataset / "index.csv", keep_default_na=False)
-    index = render_views_dataset(shapes, prepared, cfg, ROOT / "data" / "views" / cfg.from_dataset)
+    prepared = pd.read_csv(PATHS.prepared(cfg.from_dataset) / "index.csv", keep_default_na=False)
+    index = render_views_dataset(shapes, prepared, cfg, PATHS.views(cfg.from_dataset))
     print(f"rendered {len(index)} objects: {index['split'].value_counts().to_dict()}")
 
 

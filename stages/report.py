@@ -1,7 +1,7 @@
 """Write reports/summary_<dataset>.md: this run's figures beside the papers' numbers."""
 from __future__ import annotations
 
-from _common import ROOT, parser, run
+from _common import PATHS, parser, run
 
 from nf2vec_core.store.io import write_text
 from nf2vec_core.tasks.report import summary_markdown
@@ -11,8 +11,8 @@ def main() -> None:
     ap = parser(__doc__)
     ap.add_argument("--dataset", required=True, help="a dataset of pipeline.datasets")
     args = ap.parse_args()
-    text = summary_markdown(ROOT / "metrics", [args.dataset])
-    write_text(ROOT / "reports" / f"summary_{args.dataset}.md", text)
+    text = summary_markdown(PATHS.metrics_dir(), [args.dataset])
+    write_text(PATHS.reports_dir() / f"summary_{args.dataset}.md", text)
     print(text)
 
 

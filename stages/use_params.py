@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import argparse
 
-import yaml
 from _common import ROOT, run
 
-from nf2vec_core.config import merge_params, read_params
+from nf2vec_core.config import apply_overlay, dump_params
 from nf2vec_core.store.io import write_text
 
 
@@ -15,8 +14,7 @@ def main() -> None:
     ap.add_argument("overlay")
     ap.add_argument("--params", default=str(ROOT / "params.yaml"))
     args = ap.parse_args()
-    merged = merge_params(read_params(args.params), read_params(args.overlay))
-    write_text(args.params, yaml.safe_dump(merged, sort_keys=False))
+    write_text(args.params, dump_params(apply_overlay(args.params, args.overlay)))
     print(f"merged {args.overlay} into {args.params}")
 
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from _common import ROOT, parser, params, run
+from _common import PATHS, params, parser, run
 
 from nf2vec_core.config import load_section
 from nf2vec_core.store.io import write_csv
-from nf2vec_core.store.results import write_results
 from nf2vec_core.store.neural_dataset import NeuralDataset
-from nf2vec_core.viz.figures import plot_confusion
+from nf2vec_core.store.results import write_results
+from nf2vec_core.viz.plots import plot_confusion
 from nf2vec_core.weightspace.distances import distance_summary, pairwise_distance_values, weights_kmeans_nmi
 from nf2vec_core.weightspace.params import WeightspaceParams
 from nf2vec_core.weightspace.train import build_classifier, fit_and_evaluate
@@ -28,15 +28,15 @@ def main() -> None:
     ap.add_argument("--neural", default=None, help="neural dataset dir (default: data/neural/<dataset>)")
     ap.add_argument("--prepared", default=None, help="prepared dataset dir (default: data/prepared/<dataset>)")
     ap.add_argument("--models", default=None, help="comma-separated override of <section>.models")
-    ap.add_argument("--metrics-dir", default=str(ROOT / "metrics"), help="metrics/...; timings go to timings/...")
-    ap.add_argument("--plots-dir", default=str(ROOT / "plots"))
+    ap.add_argument("--metrics-dir", default=str(PATHS.metrics_dir()), help="metrics/...; timings go to timings/...")
+    ap.add_argument("--plots-dir", default=str(PATHS.plots_dir()))
     args = ap.parse_args()
     cfg = load_section(params(args), args.section, WeightspaceParams)
     if args.models:
         cfg = replace(cfg, models=tuple(m.strip() for m in args.models.split(",") if m.strip()))
     metrics_dir, plots_dir = Path(args.metrics_dir), Path(args.plots_dir)
-    neural = NeuralDataset(Path(args.neural or ROOT / "data" / "neural" / args.dataset))
-    prepared = Path(args.prepared or ROOT / "data" / "prepared" / args.dataset)
+    neural = NeuralDataset(Path(args.neural or PATHS.neural(args.dataset)))
+    prepared = Path(args.prepared or PATHS.prepared(args.dataset))
     classes = json.loads((prepared / "meta.json").read_text())["classes"]
     theta = neural.params()
     labels = torch.as_tensor(neural.index["class_id"].to_numpy())

@@ -35,3 +35,49 @@ def test_missing_mistyped_unknown_params_fail_fast_with_the_name():
 def test_missing_params_file(tmp_path):
     with pytest.raises(ConfigError, match="params file not found"):
         read_params(tmp_path / "nope.yaml")
+
+
+def test_paper_overlay_merges_into_params_and_validates(tmp_path):
+    from nf2vec_core.config import apply_overlay, dump_params
+    from nf2vec_core.tasks.classification import ClassifierConfig
+    from nf2vec_core.decoders.implicit import ImplicitDecoderConfig
+    from nf2vec_core.train.params import EncoderParams
+    from nf2vec_core.weightspace.params import WeightspaceParams
+
+    base = read_params(REPO_ROOT / "params.yaml")
+    p = apply_overlay(REPO_ROOT / "params.yaml", REPO_ROOT / "configs" / "paper.yaml")
+    assert list(p) == list(base)                                            # same sections, same order
+    nf = load_section(p, "nf", NFParams)
+    assert (nf.family, nf.hidden, nf.depth) == (base["nf"]["family"], 512, 4)  # overlay values; the rest kept
+    fit = load_section(p, "fit", FitParams)
+    assert (fit.steps, fit.lr, fit.points_per_step, fit.shard_size) == (500, 1e-4, 10000, 1024)
+    assert fit.init == base["fit"]["init"]
+    shapes = load_section(p, "datasets.shapes", DatasetParams)
+    assert (shapes.n_per_class, shapes.resolution) == (1000, 64) and shapes.source == base["datasets"]["shapes"]["source"]
+    enc = load_section(p, "encoder", EncoderParams)
+    assert (tuple(enc.hidden), enc.embed_dim, enc.include_input) == ((512, 512, 1024, 1024), 1024, False)
+    dec = load_section(p, "decoder", ImplicitDecoderConfig)
+    assert (dec.hidden, dec.layers, dec.pe_freqs) == (512, 5, 8)
+    assert list(load_section(p, "classifier", ClassifierConfig).hidden) == [1024, 512, 256]
+    ws = load_section(p, "weightspace", WeightspaceParams)
+    assert (ws.gnn.steps, ws.gnn.hidden, ws.train.epochs) == (4, 64, 100)
+    assert p["arena"] == base["arena"] and p["nerf"] == base["nerf"]        # sections the overlay leaves alone
+
+    out = tmp_path / "params.yaml"                                          # what stages/use_params.py writes
+    out.write_text(dump_params(p))
+    assert read_params(out) == p
+
+
+def test_an_overlay_key_params_lack_is_an_error(tmp_path):
+    from nf2vec_core.config import apply_overlay
+    (tmp_path / "overlay.yaml").write_text("nf:\n  hiden: 64\n")
+    with pytest.raises(ConfigError, match=r"overlay.yaml: unknown param 'nf.hiden'"):
+        apply_overlay(REPO_ROOT / "params.yaml", tmp_path / "overlay.yaml")
+
+
+def test_overrides_replace_keys_before_the_section_is_checked():
+    p = read_params(REPO_ROOT / "params.yaml")
+    fit = load_section(p, "arena.fit", FitParams, {"steps": 7, "init": "random"})
+    assert (fit.steps, fit.init, fit.lr) == (7, "random", p["arena"]["fit"]["lr"])
+    with pytest.raises(ConfigError, match="param 'arena.fit.steps' must be a positive integer"):
+        load_section(p, "arena.fit", FitParams, {"steps": 0})

@@ -1,11 +1,11 @@
-"""nf2vec_core.runtime: allocator tuning and the ordered process pool."""
+"""nf2vec_core.runtime: allocator tuning, the ordered process pool and the device picker."""
 from __future__ import annotations
 
 import os
 
 import pytest
 
-from nf2vec_core.runtime import parallel_map, tune_allocator, worker_count
+from nf2vec_core.runtime import parallel_map, pick_device, tune_allocator, worker_count
 
 
 def _square_and_pid(x: int) -> tuple[int, int]:
@@ -14,6 +14,18 @@ def _square_and_pid(x: int) -> tuple[int, int]:
 
 def _threads(_: int) -> str:
     return os.environ.get("OMP_NUM_THREADS", "")
+
+
+def test_pick_device(monkeypatch):
+    import torch
+
+    assert pick_device("cpu") == torch.device("cpu")
+    assert pick_device(torch.device("cpu")) == torch.device("cpu")
+    assert pick_device("cuda:1") == torch.device("cuda", 1)   # named devices are taken as given
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert pick_device("auto") == pick_device(None) == pick_device() == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert pick_device("auto") == pick_device(None) == torch.device("cuda")
 
 
 def test_worker_count():

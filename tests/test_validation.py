@@ -20,8 +20,8 @@ from nf2vec_core.errors import ConfigError
 from nf2vec_core.fitting.run import FitParams, NFParams, ViewParams
 from nf2vec_core.nerf.arch import NerfArch
 from nf2vec_core.nerf.dataset import NerfDataParams
+from nf2vec_core.nerf.encoder import NerfEncoderParams
 from nf2vec_core.nerf.fit import NerfFitConfig
-from nf2vec_core.nerf.nf2vec import NerfEncoderParams
 from nf2vec_core.nerf.tasks import BaselineParams, TransferParams
 from nf2vec_core.runtime import check_device
 from nf2vec_core.tasks.classification import ClassifierConfig
@@ -247,6 +247,18 @@ def test_valid_values_at_the_edges_pass():
         q = with_value(p, dotted, value)
         section, cls = section_of(p, dotted)
         load_section(q, section, cls)
+
+
+def test_class_rules_name_existing_classes():
+    """The per-class rules are keyed by module path: a moved or renamed class must take its rules along."""
+    import importlib
+
+    from nf2vec_core import validation
+
+    for key in [*validation.CLASS_RULES, *validation.CROSS_RULES]:
+        module, name = key.rsplit(".", 1)
+        cls = getattr(importlib.import_module(module), name, None)
+        assert isinstance(cls, type) and validation.class_key(cls) == key, key
 
 
 # ------------------------------------------------------------------ the stage scripts, end to end

@@ -19,7 +19,9 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from ..config import load_section, load_value
 from ..errors import ConfigError
+from ..fitting.run import NFParams
 from ..store.results import read_results
 
 CLASSIFIERS = ("gnn", "mlp")
@@ -70,7 +72,23 @@ def runs_from_params(arena: Mapping[str, Any]) -> list[ArenaRun]:
     return runs
 
 
-def collect_runs(runs: list[ArenaRun], nfs: Mapping[str, Mapping[str, Any]], metrics_dir: Path) -> pd.DataFrame:
+@dataclass(frozen=True)
+class ArenaSetup:
+    """The run table and NF architectures of the ``arena`` section (:func:`load_arena`)."""
+
+    runs: list[ArenaRun]
+    nfs: dict[str, NFParams]
+
+
+def load_arena(params: Mapping[str, Any]) -> ArenaSetup:
+    """The typed accessor of ``arena.runs`` and ``arena.nfs``, tables keyed by the user's names: each
+    run checked (:func:`runs_from_params`), each NF loaded as :class:`NFParams`."""
+    arena = load_value(dict(params), "arena", dict[str, Any])
+    nfs = {name: load_section(dict(params), f"arena.nfs.{name}", NFParams) for name in (arena.get("nfs") or {})}
+    return ArenaSetup(runs_from_params(arena), nfs)
+
+
+def collect_runs(runs: list[ArenaRun], nfs: Mapping[str, NFParams], metrics_dir: Path) -> pd.DataFrame:
     """One row per run: its settings, fit quality/time (``fit_<run>.json``) and classifier results
     (``weightspace_<run>.json``). Runs whose metrics are missing are reported as an error."""
     rows = []
@@ -81,8 +99,8 @@ def collect_runs(runs: list[ArenaRun], nfs: Mapping[str, Mapping[str, Any]], met
             raise ConfigError(f"arena run {r.name!r}: metrics missing under {metrics_dir} (run its fit/classify stages)")
         nf = nfs[r.nf]
         row: dict[str, Any] = {
-            "run": r.name, "dataset": r.dataset, "nf": r.nf, "family": nf.get("family", r.nf),
-            "hidden": int(nf.get("hidden", 0)), "depth": int(nf.get("depth", 0)), "init": r.init, "steps": r.steps,
+            "run": r.name, "dataset": r.dataset, "nf": r.nf, "family": nf.family,
+            "hidden": nf.hidden, "depth": nf.depth, "init": r.init, "steps": r.steps,
             "count": fit.get("count"), "psnr": fit.get("mean_psnr"), "psnr_offgrid": fit.get("mean_psnr_offgrid"),
             "psnr_ratio": fit.get("mean_psnr_ratio"), "fit_seconds": fit.get("seconds"),
             "nf_steps_per_s": fit.get("nf_steps_per_s"), "nmi": ws.get("weights_kmeans_nmi"),
@@ -161,7 +179,7 @@ def leaderboard(table: pd.DataFrame) -> pd.DataFrame:
     return best.sort_values(["dataset", "accuracy"], ascending=[True, False]).reset_index(drop=True)
 
 
-def pipeline_rows(dataset: str, nf: Mapping[str, Any], metrics_dir: Path) -> pd.DataFrame:
+def pipeline_rows(dataset: str, nf: NFParams, metrics_dir: Path) -> pd.DataFrame:
     """Leaderboard rows of a dataset of the default pipeline (``pipeline.datasets``): the weight-space
     classifiers (``weightspace_<d>.json``) and nf2vec's MLP on embeddings (``classify_<d>.json``), with
     the fit quality (``fit_<d>.json``: IoU for shapes, PSNR for images). Missing metrics are an error."""
@@ -169,7 +187,7 @@ def pipeline_rows(dataset: str, nf: Mapping[str, Any], metrics_dir: Path) -> pd.
     fit, ws, cls = (read_results(metrics_dir / f"{stem}_{dataset}.json") for stem in ("fit", "weightspace", "classify"))
     if not fit or not ws or not cls:
         raise ConfigError(f"pipeline dataset {dataset!r}: fit/weightspace/classify metrics missing under {metrics_dir}")
-    label = f"{nf.get('family', 'siren')}{nf.get('depth', '')}x{nf.get('hidden', '')}"
+    label = f"{nf.family}{nf.depth}x{nf.hidden}"
     quality = {k: fit.get(f"mean_{k}", np.nan) for k in ("iou", "psnr")}
     results = {m: (ws.get(m) or {}).get("accuracy", np.nan) for m in CLASSIFIERS}
     results["nf2vec"] = cls.get("accuracy", np.nan)
@@ -216,5 +234,5 @@ def leaderboard_markdown(lb: pd.DataFrame, init: pd.DataFrame, hardware: str,
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["ArenaRun", "runs_from_params", "collect_runs", "init_comparison", "leaderboard",
+__all__ = ["ArenaSetup", "load_arena", "ArenaRun", "runs_from_params", "collect_runs", "init_comparison", "leaderboard",
            "leaderboard_markdown", "pipeline_rows", "PAPER_TABLE2", "PAPER_TABLE3", "PAPER_INIT_GRID", "CLASSIFIERS"]

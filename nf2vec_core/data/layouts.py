@@ -1,4 +1,4 @@
-"""Dataset layouts on disk -> sorted lists of :class:`Item` (id, path, class, split, extra).
+"""Dataset layouts on disk -> sorted lists of :class:`~.items.Item` (id, path, class, split, extra).
 
 Supported layouts (``root`` is the folder named below as ``.``):
 
@@ -26,27 +26,12 @@ listed by :func:`stray_files`, so that preprocessing reports them instead of ign
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
 from ..errors import BadInputError, ConfigError
-
-SPLITS = ("train", "val", "test")
-UNKNOWN = "unknown"
-_SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
-                  "test": "test", "testing": "test"}
-
-
-@dataclass(frozen=True)
-class Item:
-    """One dataset item: unique ``id``, file ``path``, ``class_name``, ``split`` and layout ``extra`` data."""
-
-    id: str
-    path: Path
-    class_name: str
-    split: str
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
+from .items import SPLIT_ALIASES, SPLITS, UNKNOWN, Item
+from .pointclouds import scan_clouds
 
 
 class NoItemsError(BadInputError):
@@ -90,7 +75,7 @@ def _class_split_files(root: str | Path, suffix: str, expected: str) -> list[Ite
         if path.suffix.lower() != suffix:
             continue
         rel = path.relative_to(root)
-        split = _SPLIT_ALIASES.get(rel.parts[1].lower(), UNKNOWN) if len(rel.parts) == 3 else UNKNOWN
+        split = SPLIT_ALIASES.get(rel.parts[1].lower(), UNKNOWN) if len(rel.parts) == 3 else UNKNOWN
         items.append(Item(rel.with_suffix("").as_posix(), path, rel.parts[0], split))
     if not items:
         strays = stray_files(root, suffix)
@@ -218,8 +203,6 @@ def scan_shapenet_part(root: str | Path) -> list[Item]:
 def scan_pointclouds(root: str | Path) -> list[Item]:
     """Labelled point-cloud releases (:func:`nf2vec_core.data.pointclouds.scan_clouds`, layout detected);
     an HDF5 row's index is ``extra["row"]``, a cloud without split folder gets split ``"unknown"``."""
-    from .pointclouds import scan_clouds  # imported here: that module builds on this one
-
     return scan_clouds(root).to_items()
 
 

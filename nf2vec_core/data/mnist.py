@@ -5,7 +5,7 @@ A folder is read in one of three ways:
 * the official distribution: ``train-images-idx3-ubyte`` / ``train-labels-idx1-ubyte`` (60,000
   digits) and ``t10k-images-idx3-ubyte`` / ``t10k-labels-idx1-ubyte`` (10,000), each gzipped
   (``.gz``) or raw, also spelt ``train-images.idx3-ubyte``. The split is the official one:
-  t10k is the test split, validation is carved from train (:func:`official_splits`);
+  t10k is the test split, validation is carved from train (:func:`nf2vec_core.data.prepare.official_splits`);
 * a single pair of any name (``*images*idx3*`` with its ``*labels*idx1*`` partner, e.g.
   ``images-idx3-ubyte.gz`` / ``labels-idx1-ubyte.gz``): one set, split like any other dataset;
 * the pair named in params (``images``, ``labels``, relative to ``root``): the same, whatever else
@@ -158,15 +158,3 @@ def cap_per_class(labels: np.ndarray, n: int, official: Optional[np.ndarray] = N
                                for c in np.unique(labels) for s, k in quota.items()])
     keep.sort()
     return keep
-
-
-def official_splits(ids: list[str], classes: list[str], official: np.ndarray, val: float, seed: int) -> list[str]:
-    """Official test items stay "test"; a share ``val`` of the official train items becomes "val",
-    by the project's seeded, stratified rule (:func:`~nf2vec_core.data.prepare.assign_splits`)."""
-    from .prepare import assign_splits
-
-    train = np.flatnonzero(official == "train")
-    out = ["test"] * len(ids)
-    for i, s in zip(train, assign_splits([ids[i] for i in train], [classes[i] for i in train], val, 0.0, seed)):
-        out[i] = s
-    return out

@@ -4,7 +4,7 @@ Layouts (``root`` is the folder named ``.`` below; :func:`scan_clouds` detects w
 forces one):
 
 * ``folders`` -- ``./<class>/<split>/*.{npy,txt,pcd,ply}`` (split folder names as in
-  :mod:`nf2vec_core.data.layouts`: ``train/training``, ``val/valid/validation``, ``test/testing``),
+  :mod:`nf2vec_core.data.items`: ``train/training``, ``val/valid/validation``, ``test/testing``),
   also ``./<class>/*.ext`` (split None) and an unlabelled flat folder ``./*.ext`` (class and split
   None). The listing's ``layout`` says which: ``class_split``, ``class`` or ``flat``. Files directly
   under the root of a class-folder tree (a README.txt) are ignored; a tree mixing formats or depths
@@ -47,7 +47,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..errors import BadInputError, ConfigError
-from .layouts import _SPLIT_ALIASES, UNKNOWN, Item
+from .items import SPLIT_ALIASES, UNKNOWN, Item
 from .readers import _check_points, _trimesh_load
 
 CLOUD_SUFFIXES = (".npy", ".txt", ".pcd", ".ply")
@@ -100,7 +100,7 @@ class CloudListing:
         return np.array([index.get(it.class_name, -1) for it in self.items], dtype=np.int64)
 
     def to_items(self) -> list[Item]:
-        """Labelled clouds as :class:`~nf2vec_core.data.layouts.Item` (split None -> ``"unknown"``,
+        """Labelled clouds as :class:`~nf2vec_core.data.items.Item` (split None -> ``"unknown"``,
         ``extra["row"]`` for an HDF5 row); an unlabelled listing raises BadInputError."""
         if not self.labelled:
             raise BadInputError(self.root, f"unlabelled point clouds ({self.layout} layout): a dataset needs "
@@ -210,10 +210,10 @@ def _scan_folders(root: Path, ext: Optional[str]) -> CloudListing:
     for parts in deepest:
         split = None
         if depth == 3:
-            split = _SPLIT_ALIASES.get(parts[1].lower())
+            split = SPLIT_ALIASES.get(parts[1].lower())
             if split is None:
                 raise BadInputError(root / parts[0] / parts[1], "unrecognised split folder (expected one of "
-                                                               f"{sorted(_SPLIT_ALIASES)})")
+                                                               f"{sorted(SPLIT_ALIASES)})")
         rel = "/".join(parts)
         items.append(CloudItem(rel[: -len(suffix)], root.joinpath(*parts), parts[0] if depth > 1 else None, split))
     kind = {3: "class_split", 2: "class", 1: "flat"}[depth]

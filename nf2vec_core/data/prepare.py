@@ -21,6 +21,9 @@ the outputs of an earlier successful run, which stay as they were) and raises ``
 """
 from __future__ import annotations
 
+import hashlib
+import re
+from collections import Counter
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from pathlib import Path
@@ -29,10 +32,20 @@ from typing import Literal, Optional
 import numpy as np
 import pandas as pd
 import torch
+import trimesh
 
 from ..errors import BadInputError, ConfigError
+from ..fields.normalize import apply_normalization, normalize_points
+from ..fields.occupancy import voxelize_sdf
+from ..fields.sampling import query_pool
+from ..fields.sdf import sdf_function
+from ..fields.udf import udf_from_points
 from ..runtime import parallel_map
 from ..store.io import write_csv, write_json, write_tensors
+from . import procedural as proc
+from .layouts import LAYOUT_SUFFIX, SCANNERS, NoItemsError, stray_files
+from .mnist import cap_per_class, read_mnist_folder
+from .readers import load_sklearn_digits, read_mesh, read_part_shape, read_ply_points
 
 FieldKind = Literal["occupancy", "sdf", "udf", "pixels"]
 SOURCES = ("procedural", "modelnet", "shapenetcore", "manifold40", "pointcloud_ply", "pointclouds",
@@ -104,6 +117,16 @@ def assign_splits(ids: list[str], classes: list[str], val: float, test: float, s
     return out
 
 
+def official_splits(ids: list[str], classes: list[str], official: np.ndarray, val: float, seed: int) -> list[str]:
+    """Official test items stay "test"; a share ``val`` of the official train items becomes "val",
+    by the project's seeded, stratified rule (:func:`assign_splits`)."""
+    train = np.flatnonzero(official == "train")
+    out = ["test"] * len(ids)
+    for i, s in zip(train, assign_splits([ids[i] for i in train], [classes[i] for i in train], val, 0.0, seed)):
+        out[i] = s
+    return out
+
+
 def _split_unassigned(records: list[ShapeRecord], p: DatasetParams) -> list[ShapeRecord]:
     """Give the records without a train/val/test split one by :func:`assign_splits` (in place)."""
     todo = [r for r in records if r.split not in ("train", "val", "test")]
@@ -114,7 +137,6 @@ def _split_unassigned(records: list[ShapeRecord], p: DatasetParams) -> list[Shap
 
 
 def _stable_hash(s: str) -> int:
-    import hashlib
     return int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little")
 
 
@@ -134,8 +156,6 @@ def _surface_and_offgrid(inside_fn, surface: np.ndarray, labels: np.ndarray, p: 
                          rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Off-grid evaluation points (uniform in the cube for occupancy, whose on-grid points are the
     uniform voxel centres; the near-surface query pool otherwise) and surface samples."""
-    from ..fields.sampling import query_pool
-
     k = p.n_offgrid
     if p.field == "occupancy":  # off-grid = same (uniform) distribution as the voxel centres, off the grid
         off = rng.uniform(-1, 1, size=(k, 3)).astype(np.float32)
@@ -149,10 +169,6 @@ def _surface_and_offgrid(inside_fn, surface: np.ndarray, labels: np.ndarray, p: 
 def _fields_from_sdf_fn(sdf_fn, surface: np.ndarray, labels: np.ndarray, p: DatasetParams,
                         rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Ground truth for a shape given a signed-distance callable (negative inside) and surface samples."""
-    from ..fields.occupancy import voxelize_sdf
-    from ..fields.sampling import query_pool
-    from ..fields.udf import udf_from_points
-
     inside = lambda q: sdf_fn(q) < 0  # noqa: E731
     out = _surface_and_offgrid(inside, surface, labels, p, rng)
     if p.field == "occupancy":  # exact: |sdf| never exceeds the distance to the surface
@@ -179,8 +195,6 @@ def _records_and_rejected(results: list) -> tuple[list[ShapeRecord], list[dict]]
 
 def _procedural_item(args: tuple) -> ShapeRecord | dict:
     """Ground truth of one procedural shape (a worker of :func:`procedural_records`)."""
-    from . import procedural as proc
-
     sid, class_name, shape_seed, p = args
     split = "unknown"  # assigned after the rejection (_split_unassigned)
     try:
@@ -196,8 +210,6 @@ def _procedural_item(args: tuple) -> ShapeRecord | dict:
 
 def procedural_records(p: DatasetParams) -> tuple[list[ShapeRecord], list[dict]]:
     """The embedded procedural dataset (no download), deterministic from ``p.seed``."""
-    from . import procedural as proc
-
     seeds = proc.dataset_seeds(p.n_per_class, p.seed, p.classes, p.max_yaw_deg)
     ids = [f"{c}_{i:04d}" for i, (c, _) in enumerate(seeds)]
     # the workers build the shapes too (normalising one costs about as much as its ground truth)
@@ -209,12 +221,6 @@ def procedural_records(p: DatasetParams) -> tuple[list[ShapeRecord], list[dict]]
 
 def _mesh_fields(path: Path, p: DatasetParams, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Ground truth from a mesh file: normalised, SDF by winding-number sign (fields.sdf)."""
-    import trimesh
-
-    from ..fields.normalize import apply_normalization, normalize_points
-    from ..fields.sdf import sdf_function
-    from .readers import read_mesh
-
     mesh = read_mesh(path)
     if p.field in ("occupancy", "sdf"):
         mesh.require_volume(path)
@@ -230,10 +236,6 @@ def _mesh_fields(path: Path, p: DatasetParams, rng: np.random.Generator) -> dict
 def _pointcloud_fields(points: np.ndarray, labels: np.ndarray, p: DatasetParams,
                        rng: np.random.Generator) -> dict[str, np.ndarray]:
     """UDF ground truth from a point cloud (normalised; KD-tree distances clipped at ``p.clip``)."""
-    from ..fields.normalize import normalize_points
-    from ..fields.sampling import query_pool
-    from ..fields.udf import udf_from_points
-
     pts, _, _ = normalize_points(points)
     perm = rng.permutation(len(pts))
     surf, lab = pts[perm][: p.n_surface], labels[perm][: p.n_surface]
@@ -249,8 +251,6 @@ def _pointcloud_fields(points: np.ndarray, labels: np.ndarray, p: DatasetParams,
 
 def layout_records(p: DatasetParams) -> tuple[list[ShapeRecord], list[dict]]:
     """Real dataset layouts on the user's disk (ModelNet, ShapeNetCore, Manifold40, PLY clouds, ShapeNet-Part)."""
-    from .layouts import LAYOUT_SUFFIX, SCANNERS, NoItemsError, stray_files
-
     if not p.root:
         raise ConfigError(f"param 'root': source {p.source!r} needs the dataset root directory")
     root = Path(p.root)
@@ -301,8 +301,6 @@ def carve_items(items: list, split: str, root: Path) -> list:
 
 def _layout_item(args: tuple) -> ShapeRecord | dict:
     """Ground truth of one item of a real layout (a worker of :func:`layout_records`)."""
-    from .readers import read_part_shape, read_ply_points
-
     it, p = args
     rng = np.random.default_rng([p.seed, _stable_hash(it.id) & 0xFFFFFFFF])
     try:
@@ -336,9 +334,6 @@ def _listed_cloud(it) -> np.ndarray:
 def image_records(p: DatasetParams) -> tuple[pd.DataFrame, np.ndarray]:
     """MNIST (idx files under ``root``, see :mod:`.mnist`) or scikit-learn digits: index table and
     images [N,H,W,1] in [0,1]."""
-    from .mnist import cap_per_class, official_splits, read_mnist_folder
-    from .readers import load_sklearn_digits
-
     official = None  # the split given by the files ("train"/"test" per item), if any
     if p.source == "digits":
         images, labels = load_sklearn_digits()
@@ -397,9 +392,6 @@ def _all_rejected(out_dir: Path, rejected: list[dict]) -> str:
     number of items, their most common reasons and where the list is. The list goes to
     ``rejected.csv``, or to ``rejected.failed.csv`` when ``out_dir`` holds the outputs of an earlier
     successful run (``index.csv``), which are left untouched."""
-    import re
-    from collections import Counter
-
     if not rejected:
         return "no item to preprocess"
     path = out_dir / (FAILED_REJECTED if (out_dir / "index.csv").is_file() else "rejected.csv")
@@ -411,8 +403,7 @@ def _all_rejected(out_dir: Path, rejected: list[dict]) -> str:
 
 def _class_sort_key(p: DatasetParams):
     if p.source == "procedural":
-        from .procedural import CLASSES
-        order = {c: i for i, c in enumerate(CLASSES)}
+        order = {c: i for i, c in enumerate(proc.CLASSES)}
         return lambda c: (order.get(c, 1 << 30), c)
     if p.field == "pixels":
         return lambda c: int(c)

@@ -4,7 +4,7 @@ The query point is positional-encoded NeRF-style, ``PE(x) = [x, sin(2^k pi x), c
 for ``k = 0..pe_freqs-1``, concatenated with the embedding and fed to an MLP of ``layers`` ReLU
 layers of width ``hidden``; with ``skip`` the input ``[PE(x), emb]`` is concatenated again to the
 input of layer ``layers // 2`` (DeepSDF). The last linear layer outputs raw values (logits for
-occupancy/UDF, the SDF, intensities): :func:`nf2vec_core.train.losses.field_prediction` maps them
+occupancy/UDF, the SDF, intensities): :func:`nf2vec_core.fields.kinds.field_prediction` maps them
 to field values. Paper 000 §V: 5 hidden layers of 512 features (doubled for NeRFs).
 
 Efficiency: a linear layer over ``[PE(x), emb]`` is split into ``W_x PE(x) + W_e emb``; the

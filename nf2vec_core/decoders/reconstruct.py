@@ -9,7 +9,7 @@ Everything works on a generic *field function* ``field_fn(points [B, M, 3]) -> v
 decoder (:func:`decoder_field_fn`) and the input NFs (:func:`nf_field_fn`) are reconstructed by the
 same code. Grids cover ``[-1, 1]^3`` and are indexed ``[i, j, k] = (x, y, z)``: either the ``R``
 corners ``linspace(-1, 1, R)`` (default; what marching cubes wants) or the ``R`` voxel centres
-(``centers=True``; the occupancy-voxel convention of :mod:`nf2vec_core.fitting.targets`).
+(``centers=True``; the voxel convention of :mod:`nf2vec_core.fields.voxels`).
 """
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ import numpy as np
 import torch
 
 from ..errors import BadInputError, ConfigError
+from ..fields.kinds import check_kind, field_prediction
 from ..nf.functional import forward as nf_forward
 from ..nf.layout import ArchSpec
 from ..runtime import eval_chunk
-from ..train.losses import check_kind, field_prediction
 from .implicit import ImplicitDecoder
 
 FieldFn = Callable[[torch.Tensor], torch.Tensor]

@@ -1,9 +1,6 @@
-"""Occupancy: voxel centres of the ``R^3`` grid over ``[-1,1]^3``, voxelisation by an inside test
-(a solid, not a surface shell), nearest-voxel lookup, and the on-grid / off-grid evaluation sets of
-paper 004 §3.2 (off-grid points lie between voxel centres; their occupancy comes from the shape).
-
-Voxel ``(i, j, k)`` covers ``[-1 + 2i/R, -1 + 2(i+1)/R] x ...`` (axes x, y, z) and has centre
-``-1 + (2i + 1)/R``; flattened arrays are C-ordered over ``(i, j, k)``.
+"""Occupancy: voxelisation by an inside test (a solid, not a surface shell) and the on-grid /
+off-grid evaluation sets of paper 004 §3.2 (off-grid points lie between voxel centres; their
+occupancy comes from the shape). The voxel grid itself: :mod:`.voxels`.
 """
 from __future__ import annotations
 
@@ -13,16 +10,10 @@ import numpy as np
 import trimesh
 
 from ..errors import BadInputError
+from .sdf import inside_function
+from .voxels import voxel_centers
 
 InsideSource = Union[Callable[[np.ndarray], np.ndarray], trimesh.Trimesh, tuple]
-
-
-def voxel_centers(resolution: int) -> np.ndarray:
-    """Voxel centres ``[R^3, 3]`` (float32), index order (x, y, z) C-major."""
-    if resolution < 1:
-        raise BadInputError(None, f"voxel resolution must be >= 1, got {resolution}")
-    c = (np.arange(resolution, dtype=np.float32) + 0.5) / resolution * 2 - 1
-    return np.stack(np.meshgrid(c, c, c, indexing="ij"), axis=-1).reshape(-1, 3)
 
 
 def as_inside_fn(source: InsideSource, **sign_kw) -> Callable[[np.ndarray], np.ndarray]:
@@ -32,8 +23,6 @@ def as_inside_fn(source: InsideSource, **sign_kw) -> Callable[[np.ndarray], np.n
     if isinstance(source, trimesh.Trimesh):
         source = (source.vertices, source.faces)
     if isinstance(source, tuple):
-        from .sdf import inside_function  # local: sdf imports this module
-
         return inside_function(*source, **sign_kw)
     if not callable(source):
         raise BadInputError(None, f"voxelize: expected a mesh or a callable, got {type(source).__name__}")
@@ -49,18 +38,6 @@ def voxelize(source: InsideSource, resolution: int = 64, **sign_kw) -> np.ndarra
     """Boolean voxels ``[R,R,R]``: the inside test (see :func:`as_inside_fn`) at every voxel centre."""
     inside = as_inside_fn(source, **sign_kw)
     return np.asarray(inside(voxel_centers(resolution)), dtype=bool).reshape((resolution,) * 3)
-
-
-def occupancy_from_voxels(voxels: np.ndarray, queries: np.ndarray) -> np.ndarray:
-    """Occupancy ``bool [M]`` of ``queries [M,3]``: the value of the voxel containing each point (the
-    nearest voxel centre); points outside ``[-1,1]^3`` take the nearest border voxel."""
-    vox = np.asarray(voxels, dtype=bool)
-    if vox.ndim != 3 or len(set(vox.shape)) != 1:
-        raise BadInputError(None, f"voxels must be a cubic [R,R,R] grid, got {vox.shape}")
-    r = vox.shape[0]
-    q = np.asarray(queries, dtype=np.float64).reshape(-1, 3)
-    idx = np.clip(np.floor((q + 1) / 2 * r).astype(np.int64), 0, r - 1)
-    return vox[idx[:, 0], idx[:, 1], idx[:, 2]]
 
 
 def offgrid_points(resolution: int, n: int, rng: np.random.Generator | int | None = None,

@@ -33,7 +33,7 @@ import trimesh
 from scipy import ndimage
 
 from ..errors import BadInputError
-from .occupancy import occupancy_from_voxels, voxel_centers
+from .voxels import occupancy_from_voxels, voxel_centers
 
 SignMethod = Literal["auto", "winding", "flood_fill", "hybrid"]
 METHODS = ("winding", "flood_fill", "hybrid")

@@ -17,13 +17,14 @@ import functools
 import torch
 
 from ..decoders.reconstruct import nf_field_fn, project_to_surface
+from ..fields.kinds import field_prediction
 from ..fields.pixels import image_coords
 from ..metrics.geometry import chamfer_distance, f_score, iou
 from ..metrics.image import psnr
 from ..nf.layout import ArchSpec
-from ..train.losses import field_prediction
+from ..store.prepared import PreparedData
 from .engine import evaluate
-from .targets import PreparedData, voxel_grid_centers
+from .targets import voxel_grid_centers
 
 
 def udf_point_cloud(spec: ArchSpec, theta: torch.Tensor, candidates: torch.Tensor, clip: float,

@@ -22,12 +22,13 @@ from tqdm import tqdm
 
 from ..errors import ConfigError
 from ..nf.init import init_batch
-from ..runtime import process_pool, tune_allocator, worker_count
+from ..runtime import pick_device, process_pool, tune_allocator, worker_count
 from ..nf.layout import ArchSpec
 from ..store import neural_dataset as store
+from ..store.prepared import PreparedData
 from .engine import FitConfig, fit_chunk
 from .quality import quality
-from .targets import LOSS_BY_KIND, PreparedData, fit_targets
+from .targets import LOSS_BY_KIND, fit_targets
 
 
 @dataclass(frozen=True)
@@ -89,13 +90,6 @@ class ViewParams:
         bad = set(self.splits) - {"train", "val", "test"}
         if bad:
             raise ConfigError(f"views.splits: unknown splits {sorted(bad)} (train, val, test)")
-
-
-def pick_device(name: str = "auto") -> torch.device:
-    """``auto``: CUDA when present, else CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def parse_part(text: str) -> tuple[int, int]:

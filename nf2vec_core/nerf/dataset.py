@@ -33,8 +33,8 @@ from ..errors import BadInputError, ConfigError
 from ..store.io import atomic_path, check_matrix, open_tensors, write_csv, write_text
 from .arch import NerfArch, init_nerf_batch
 from .blender import ViewSet, read_blender
-from .fit import NerfFitConfig, fit_nerfs
-from .render_views import ViewRenderConfig, render_dataset
+from .fit import NerfFitConfig, SceneBatch, fit_nerfs
+from .synthetic_views import ViewRenderConfig, render_dataset
 
 SPLITS = ("train", "val", "test")
 
@@ -89,10 +89,8 @@ def load_view_sets(views_dir: Path, ids: list[str], split: str) -> list[ViewSet]
     return [read_blender(Path(views_dir) / i, split, background="white") for i in ids]
 
 
-def scene_batch(views_dir: Path, ids: list[str], split: str = "train") -> "SceneBatch":
+def scene_batch(views_dir: Path, ids: list[str], split: str = "train") -> SceneBatch:
     """The ``split`` views of the given objects stacked for batched rendering losses."""
-    from .fit import SceneBatch
-
     return SceneBatch.stack(load_view_sets(views_dir, ids, split))
 
 

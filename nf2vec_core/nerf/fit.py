@@ -41,8 +41,10 @@ from ..metrics.image import psnr
 from ..nf.init import _derive
 from .arch import NerfArch, init_nerf_batch
 from .blender import ViewSet, background_color
+from .occgrid import OccGrids
 from .rays import rays_at_pixels
-from .render import OccGrids, RenderConfig, render_images, render_rays, use_occgrid
+from .render import render_images, render_rays, use_occgrid
+from .render_config import RenderConfig
 
 __all__ = ["NerfFitConfig", "SceneBatch", "NerfFitResult", "fit_nerf_chunk", "fit_nerfs", "evaluate_psnr",
            "nerf_loss"]

@@ -27,7 +27,7 @@ global index ``i * R + j``.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import nerfacc
 import torch
@@ -35,9 +35,7 @@ import torch
 from ..nf.init import _derive
 from .arch import NerfArch, radiance
 from .rays import ray_aabb
-
-if TYPE_CHECKING:  # circular at run time: render imports this module
-    from .render import RenderConfig
+from .render_config import RenderConfig
 
 __all__ = ["OccGrids", "march_reference", "nerfacc_kernels", "packed_layout", "packed_radiance",
            "transmittance_reference", "visibility_reference"]
@@ -147,7 +145,7 @@ class OccGrids:
     default to ``0..n-1``.
     """
 
-    def __init__(self, arch: NerfArch, n: int, cfg: "RenderConfig", device: torch.device,
+    def __init__(self, arch: NerfArch, n: int, cfg: RenderConfig, device: torch.device,
                  seeds: Sequence[int] | None = None):
         self.arch, self.cfg = arch, cfg
         self.step_size = cfg.step_size(arch)

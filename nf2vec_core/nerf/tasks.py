@@ -19,8 +19,9 @@ from torch import nn
 from tqdm import tqdm
 
 from .arch import NerfArch
-from .nf2vec import nerf_rows
-from .render import RenderConfig, render_images
+from .encoder import nerf_rows
+from .render import render_images
+from .render_config import RenderConfig
 
 
 @dataclass(frozen=True)

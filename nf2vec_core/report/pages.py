@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nf2vec_core.report.figures import read_csv
-from nf2vec_core.store.results import read_results
 from nf2vec_core.report.render import Figure, Link, Page, Section, Table, fmt
+from nf2vec_core.store.io import read_csv_rows
+from nf2vec_core.store.results import read_results
 from nf2vec_core.tasks.report import NF2VEC, PAPA, PAPER_ROWS, load_metrics, value_text
 
 # html page (in reports/), markdown page (in docs/) and label of each pipeline's page
@@ -158,7 +158,7 @@ def nerf_page(metrics_dir: Path, plots_dir: Path, prov: dict[str, str]) -> Page:
 def arena_page(metrics_dir: Path, plots_root: Path, reports_dir: Path, prov: dict[str, str]) -> Page:
     """The Neural Field Arena (``make repro-arena``); its figures are under ``plots_root/arena``."""
     plots_dir = plots_root / "arena"
-    board = [r for r in read_csv(reports_dir / "leaderboard.csv") if r.get("run")]
+    board = [r for r in read_csv_rows(reports_dir / "leaderboard.csv") if r.get("run")]
     lead = Table(["dataset", "classifier", "init", "NF", "steps", "test accuracy", "PSNR (dB)", "fit (s)", "train (s)"],
                  [[r["dataset"], r["classifier"], r["init"], r["nf"], _num(r.get("steps"), 3), _num(r.get("accuracy")),
                    _num(r.get("psnr")), _num(r.get("fit_seconds")), _num(r.get("train_seconds"))] for r in board])

@@ -3,6 +3,7 @@ so a killed run never leaves a half-written file behind. Checked reads of safete
 missing, corrupt or misshapen file raises :class:`~nf2vec_core.errors.BadInputError` naming it."""
 from __future__ import annotations
 
+import csv
 import json
 import os
 import tempfile
@@ -47,6 +48,15 @@ def write_csv(path: str | Path, df: pd.DataFrame) -> Path:
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False)
     return Path(path)
+
+
+def read_csv_rows(path: str | Path) -> list[dict[str, str]]:
+    """A CSV table as rows of strings; a missing file is a BadInputError naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInputError(path, "table not found (run the stage that writes it)")
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def write_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> Path:

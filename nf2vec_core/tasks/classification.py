@@ -39,6 +39,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..errors import BadInputError, ConfigError
+from ..runtime import pick_device
 from ..store.treefile import load_tree, save_tree
 
 ArrayLike = np.ndarray | torch.Tensor
@@ -169,13 +170,6 @@ def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tens
     return -(target * F.log_softmax(logits, dim=-1)).sum(dim=-1).mean()
 
 
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``device`` or, when ``None``, CUDA if available else CPU."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def _as_float_tensor(x: ArrayLike, name: str) -> torch.Tensor:
     t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x).float()
     if t.ndim != 2 or t.shape[0] == 0:
@@ -255,7 +249,7 @@ def train_classifier(train_x: ArrayLike, train_y: ArrayLike, val_x: ArrayLike, v
         ``(model in eval mode on device, history)`` with history lists ``train_loss``,
         ``val_loss``, ``val_accuracy``, ``lr`` (one entry per epoch).
     """
-    dev = resolve_device(device)
+    dev = pick_device(device)
     xt = _as_float_tensor(train_x, "train_x")
     xv = _as_float_tensor(val_x, "val_x")
     if xt.shape[1] != xv.shape[1]:
@@ -369,7 +363,7 @@ def load_classifier(path: str | Path) -> tuple[EmbeddingClassifier, list[str]]:
 
 __all__ = [
     "ClassifierConfig", "EmbeddingClassifier", "e_stitchup", "soft_cross_entropy", "train_classifier",
-    "evaluate_classifier", "classification_metrics", "predict_logits", "resolve_device",
+    "evaluate_classifier", "classification_metrics", "predict_logits",
     "as_label_tensor", "with_views", "save_classifier", "load_classifier",
 ]
 

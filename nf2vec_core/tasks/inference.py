@@ -30,6 +30,7 @@ from ..fitting.run import FitParams, NFParams, fit_dataset
 from ..metrics.retrieval import knn
 from ..store.embeddings import read_embeddings
 from ..store.neural_dataset import NeuralDataset
+from ..store.paths import Layout
 from ..train.checkpoint import check_arch, load_model
 from .classification import classification_metrics, load_classifier
 
@@ -45,9 +46,8 @@ class TrainedDataset:
 
     @classmethod
     def of(cls, root: str | Path, dataset: str) -> "TrainedDataset":
-        root = Path(root)
-        return cls(root / "data" / "neural" / dataset, root / "models" / dataset / "best.safetensors",
-                   root / "models" / dataset / "classifier.safetensors", root / "data" / "embeddings" / dataset)
+        paths = Layout(Path(root))
+        return cls(paths.neural(dataset), paths.encoder(dataset), paths.classifier(dataset), paths.embeddings(dataset))
 
 
 def fitting_settings(neural_dir: str | Path) -> tuple[NFParams, FitParams]:

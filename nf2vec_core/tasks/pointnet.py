@@ -27,7 +27,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..errors import BadInputError, ConfigError
-from .classification import as_label_tensor, classification_metrics, resolve_device
+from ..runtime import pick_device
+from .classification import as_label_tensor, classification_metrics
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def train_pointnet(train_points: np.ndarray | torch.Tensor, train_y: np.ndarray 
     ``max(train_y) + 1``. Batches of one cloud are skipped (BatchNorm). History lists per epoch:
     ``train_loss``, ``val_loss``, ``val_accuracy``, ``lr``. The model is returned in eval mode.
     """
-    dev = resolve_device(device)
+    dev = pick_device(device)
     pt = _as_points(train_points, "train_points")
     pv = _as_points(val_points, "val_points")
     c = int(num_classes) if num_classes is not None else int(np.max(np.asarray(train_y))) + 1
@@ -264,7 +265,7 @@ def inference_timing(encode_classify_fn: Callable[[], Any], pointnet_model: nn.M
     Returns a DataFrame with columns ``method, n_points, latency_ms`` (median of ``repeats``),
     ``latency_mean_ms, latency_std_ms, repeats, device``.
     """
-    dev = resolve_device(device)
+    dev = pick_device(device)
     if repeats < 1 or not point_counts or min(point_counts) < 1:
         raise BadInputError(None, f"inference_timing: need repeats >= 1 and positive point counts, got "
                                   f"{repeats}, {list(point_counts)}")

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import BadInputError
 from ..fields.pixels import image_coords
-from ..fitting.targets import PreparedData, occupancy_pool
+from ..fitting.targets import occupancy_pool
 from ..store.neural_dataset import NeuralDataset, view_params
+from ..store.prepared import PreparedData
 from .trainer import FieldDataset
 
 
@@ -21,7 +23,6 @@ def check_aligned(prepared: PreparedData, neural: NeuralDataset) -> None:
     """The neural dataset must hold one NF per prepared item, in the same order."""
     a, b = prepared.index["id"].tolist(), neural.index["id"].tolist()
     if a != b:
-        from ..errors import BadInputError
         raise BadInputError(neural.root, "index does not match the prepared data (refit after preprocessing)")
 
 

@@ -12,6 +12,8 @@ import os
 import torch
 import torch.distributed as dist
 
+from ..runtime import pick_device
+
 
 def is_distributed() -> bool:
     """True inside an initialised process group of more than one process."""
@@ -31,10 +33,6 @@ def is_main_process() -> bool:
     return get_rank() == 0
 
 
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def init_distributed(device: torch.device | str | None = None) -> tuple[int, int, torch.device]:
     """Join the process group described by the environment; returns ``(rank, world, device)``.
 
@@ -43,7 +41,7 @@ def init_distributed(device: torch.device | str | None = None) -> tuple[int, int
     is ``cpu`` with the gloo backend. Calling it again in an initialised group just reports it.
     """
     if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
-        return 0, 1, torch.device(device) if device is not None else default_device()
+        return 0, 1, pick_device(device)
     use_cuda = torch.cuda.is_available() and (device is None or torch.device(device).type == "cuda")
     local_rank = int(os.environ.get("LOCAL_RANK", os.environ["RANK"]))
     if use_cuda:

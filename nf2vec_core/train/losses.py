@@ -1,4 +1,4 @@
-"""Training losses of the nf2vec decoder by field kind, and raw output -> field value.
+"""Training losses of the nf2vec decoder by field kind.
 
 Targets are GROUND-TRUTH FIELD VALUES in their natural units (what ``data.prepare`` stores):
 
@@ -11,8 +11,7 @@ Targets are GROUND-TRUTH FIELD VALUES in their natural units (what ``data.prepar
   the probability ``sigmoid(raw)``.
 * ``pixels``: intensities in ``[0, 1]``; MSE on the raw output; field value ``raw``.
 
-The fitted NFs (:mod:`nf2vec_core.fitting.quality`) and the nf2vec decoder both go through
-:func:`field_prediction`, so their fields are comparable.
+Raw output -> field value per kind: :func:`nf2vec_core.fields.kinds.field_prediction`.
 """
 from __future__ import annotations
 
@@ -23,8 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import ConfigError
-
-KINDS: tuple[str, ...] = ("udf", "sdf", "occupancy", "pixels")
+from ..fields.kinds import check_kind
 
 
 @dataclass(frozen=True)
@@ -48,12 +46,6 @@ class LossConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "LossConfig":
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
-
-
-def check_kind(kind: str) -> str:
-    if kind not in KINDS:
-        raise ConfigError(f"field kind: unknown {kind!r}; expected one of {KINDS}")
-    return kind
 
 
 def sigmoid_focal_loss(logits: torch.Tensor, target: torch.Tensor, alpha: float = 0.25,
@@ -114,12 +106,3 @@ def siglip_loss(logits: torch.Tensor) -> torch.Tensor:
     sign = 2.0 * torch.eye(logits.shape[0], device=logits.device, dtype=logits.dtype) - 1.0
     return -F.logsigmoid(sign * logits).sum() / logits.shape[0]
 
-
-def field_prediction(kind: str, raw: torch.Tensor, clip: float = 0.1) -> torch.Tensor:
-    """Raw outputs -> field values: UDF ``sigmoid*clip``, occupancy probability, SDF/pixels as is."""
-    check_kind(kind)
-    if kind == "udf":
-        return torch.sigmoid(raw) * clip
-    if kind == "occupancy":
-        return torch.sigmoid(raw)
-    return raw

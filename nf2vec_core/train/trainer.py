@@ -38,11 +38,12 @@ from tqdm.auto import tqdm
 from ..decoders.implicit import ImplicitDecoder, ImplicitDecoderConfig
 from ..encoders.rows import RowEncoder, RowEncoderConfig, num_rows
 from ..errors import BadInputError, ConfigError
+from ..fields.kinds import check_kind
 from ..nf.layout import ArchSpec
 from ..store.staging import open_work
 from . import distributed as D
 from .checkpoint import atomic_save, build_models, load_checkpoint
-from .losses import LossConfig, check_kind, field_loss, siglip_loss
+from .losses import LossConfig, field_loss, siglip_loss
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "lr")
 TIMING_COLUMNS = ("epoch", "seconds")

@@ -25,7 +25,8 @@ from tqdm.auto import tqdm
 
 from ..errors import BadInputError, ConfigError
 from ..nf.layout import ArchSpec
-from ..tasks.classification import as_label_tensor, classification_metrics, resolve_device
+from ..runtime import pick_device
+from ..tasks.classification import as_label_tensor, classification_metrics
 from .gnn import GNNClassifier, GNNConfig
 from .mlp import FlatMLPClassifier, FlatMLPConfig
 
@@ -170,7 +171,7 @@ def train_weight_classifier(model: nn.Module, train_theta: Any, train_y: Any, va
         raise BadInputError(None, f"train/val NF vectors differ in length: {xt.shape[1]} vs {xv.shape[1]}")
     yt = as_label_tensor(train_y, xt.shape[0], num_classes, "train_y")
     yv = as_label_tensor(val_y, xv.shape[0], num_classes, "val_y")
-    dev = resolve_device(device)
+    dev = pick_device(device)
     n = xt.shape[0]
     bs = min(int(cfg.batch_size), n)
     steps_per_epoch = (n + bs - 1) // bs

@@ -9,8 +9,9 @@ import pytest
 from nf2vec_core.arena.studies import (ArenaRun, collect_runs, init_comparison, leaderboard, leaderboard_markdown,
                                        runs_from_params)
 from nf2vec_core.errors import ConfigError
+from nf2vec_core.fitting.run import NFParams
 
-NFS = {"siren": {"family": "siren", "hidden": 32, "depth": 2}, "mfn": {"family": "mfn", "hidden": 16, "depth": 2}}
+NFS = {"siren": NFParams(family="siren", hidden=32, depth=2), "mfn": NFParams(family="mfn", hidden=16, depth=2)}
 ARENA = {"datasets": {"mnist": {}, "digits": {}}, "nfs": NFS, "runs": {
     "m-s-sh": {"dataset": "mnist", "nf": "siren", "init": "shared", "steps": 100, "models": "gnn,mlp"},
     "m-s-rd": {"dataset": "mnist", "nf": "siren", "init": "random", "steps": 100, "models": "gnn,mlp"},
@@ -94,7 +95,7 @@ def _write_pipeline_metrics(root, dataset="shapes"):
 def test_pipeline_rows_put_nf2vec_beside_the_weight_space_classifiers(tmp_path):
     from nf2vec_core.arena.studies import PAPER_TABLE3, pipeline_rows
     _write_pipeline_metrics(tmp_path)
-    rows = pipeline_rows("shapes", {"family": "siren", "depth": 3, "hidden": 32}, tmp_path)
+    rows = pipeline_rows("shapes", NFParams(family="siren", depth=3, hidden=32), tmp_path)
     assert rows["classifier"].tolist() == ["mlp", "nf2vec", "gnn"]          # best first
     assert rows["accuracy"].tolist() == [0.90, 0.80, 0.70]
     assert set(rows["nf"]) == {"siren3x32"} and rows["iou"].iloc[0] == 0.88
@@ -106,4 +107,17 @@ def test_pipeline_rows_name_the_missing_metrics(tmp_path):
     from nf2vec_core.arena.studies import pipeline_rows
     (tmp_path / "fit_shapes.json").write_text("{}")
     with pytest.raises(ConfigError, match="shapes"):
-        pipeline_rows("shapes", {}, tmp_path)
+        pipeline_rows("shapes", NFParams(), tmp_path)
+
+
+def test_load_arena_reads_the_shipped_run_table():
+    from nf2vec_core.arena.studies import load_arena
+    from nf2vec_core.config import read_params
+    from conftest import REPO_ROOT
+    p = read_params(REPO_ROOT / "params.yaml")
+    arena = load_arena(p)
+    assert [r.name for r in arena.runs] == list(p["arena"]["runs"])
+    assert arena.nfs["siren"] == NFParams(family="siren", hidden=32, depth=2, w0=30.0, w0_first=30.0)
+    bad = {**p, "arena": {**p["arena"], "nfs": {**p["arena"]["nfs"], "siren": {"family": "siren", "hiden": 3}}}}
+    with pytest.raises(ConfigError, match="arena.nfs.siren.hiden"):
+        load_arena(bad)

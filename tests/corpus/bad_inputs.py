@@ -22,12 +22,12 @@ from safetensors.torch import save_file
 
 from nf2vec_core.data.pointclouds import load_cloud, read_points, scan_clouds
 from nf2vec_core.data.readers import read_mesh, read_ply_points
-from nf2vec_core.fitting.targets import PreparedData
 from nf2vec_core.nerf.arch import NerfArch
 from nf2vec_core.nerf.blender import read_blender, write_blender
 from nf2vec_core.nerf.dataset import NerfDataset
 from nf2vec_core.nf.layout import ArchSpec
 from nf2vec_core.store import neural_dataset as store
+from nf2vec_core.store.prepared import PreparedData
 from nf2vec_core.store.treefile import save_tree
 from nf2vec_core.train.checkpoint import check_arch, load_model
 

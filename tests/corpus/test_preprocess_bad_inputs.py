@@ -64,7 +64,7 @@ def test_good_items_are_prepared_and_bad_ones_listed_with_reasons(tmp_path):
     assert dict(zip(rejected["id"], rejected["reason"])).keys() == REASONS.keys()
     for rid, reason in zip(rejected["id"], rejected["reason"]):
         assert REASONS[rid] in reason, (rid, reason)
-    from nf2vec_core.fitting.targets import PreparedData
+    from nf2vec_core.store.prepared import PreparedData
     voxels = PreparedData(tmp_path / "out").tensor("voxels")
     assert voxels.shape == (7, 16, 16, 16) and bool((voxels.flatten(1).sum(1) > 0).all())
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import trimesh
 
-from nf2vec_core.data.layouts import (SCANNERS, Item, load_shapenet_taxonomy, scan_manifold40, scan_modelnet,
+from nf2vec_core.data.items import Item
+from nf2vec_core.data.layouts import (SCANNERS, load_shapenet_taxonomy, scan_manifold40, scan_modelnet,
                                       scan_pointcloud_ply, scan_shapenet_part, scan_shapenetcore, stray_files)
 from nf2vec_core.data.prepare import assign_splits
 from nf2vec_core.data.readers import read_mesh, read_part_shape, read_ply_points

@@ -9,9 +9,10 @@ from nf2vec_core.data.prepare import DatasetParams, SplitParams, assign_splits, 
 from nf2vec_core.errors import BadInputError, ConfigError
 from nf2vec_core.fitting.engine import FitConfig, fit_chunk
 from nf2vec_core.fitting.quality import quality
-from nf2vec_core.fitting.targets import PreparedData, fit_targets
+from nf2vec_core.fitting.targets import fit_targets
 from nf2vec_core.nf.init import init_batch
 from nf2vec_core.nf.layout import ArchSpec
+from nf2vec_core.store.prepared import PreparedData
 
 
 def test_splits_are_deterministic_stratified_and_order_free():

@@ -6,6 +6,7 @@ from nf2vec_core.errors import BadInputError
 from nf2vec_core.fields.normalize import normalize_points
 from nf2vec_core.fields.sdf import (flood_fill_inside, near_surface_mask, resolve_method, sdf_from_mesh,
                                     sdf_function, unsigned_distance, winding_number)
+from nf2vec_core.fields.voxels import voxel_centers
 
 
 def _box_sdf(p, half=0.5):
@@ -62,7 +63,6 @@ def test_double_sided_soup_centre_is_inside():
 def test_near_surface_mask_equals_brute_force():
     sphere = trimesh.creation.icosphere(subdivisions=2, radius=0.5)
     r = 64
-    from nf2vec_core.fields.occupancy import voxel_centers
     brute = (unsigned_distance(sphere.vertices, sphere.faces, voxel_centers(r)) < 0.04).reshape(r, r, r)
     assert np.array_equal(near_surface_mask(sphere.vertices, sphere.faces, r, 0.04), brute)
     solid = flood_fill_inside(sphere.vertices, sphere.faces, 32)

@@ -9,7 +9,7 @@ import torch
 from nf2vec_core.data.prepare import DatasetParams, SplitParams, prepare_dataset
 from nf2vec_core.errors import ConfigError
 from nf2vec_core.fitting.run import FitParams, NFParams, ViewParams, fit_dataset, fit_views
-from nf2vec_core.fitting.targets import PreparedData
+from nf2vec_core.store.prepared import PreparedData
 from nf2vec_core.store.neural_dataset import NeuralDataset, load_views, view_params
 
 NF = NFParams(family="siren", hidden=16, depth=2, w0=10.0)

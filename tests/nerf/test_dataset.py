@@ -12,8 +12,8 @@ from nf2vec_core.nerf.arch import NerfArch
 from nf2vec_core.nerf.dataset import (NerfDataParams, NerfDataset, fit_nerf_dataset, render_views_dataset,
                                       scene_batch, select_objects)
 from nf2vec_core.nerf.fit import NerfFitConfig
-from nf2vec_core.nerf.render import RenderConfig
-from nf2vec_core.nerf.render_views import ViewRenderConfig
+from nf2vec_core.nerf.render_config import RenderConfig
+from nf2vec_core.nerf.synthetic_views import ViewRenderConfig
 
 SHAPES = DatasetParams(n_per_class=3, classes=["table", "mug"], max_yaw_deg=30.0)
 VIEWS = ViewRenderConfig(n_views=4, n_val_views=1, height=16, width=16, mesh_resolution=24, supersample=1)

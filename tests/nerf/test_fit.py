@@ -6,8 +6,8 @@ from nf2vec_core.errors import ConfigError
 from nf2vec_core.nerf.arch import NerfArch, init_nerf_batch
 from nf2vec_core.nerf.fit import NerfFitConfig, SceneBatch, evaluate_psnr, fit_nerf_chunk, fit_nerfs, nerf_loss
 from nf2vec_core.nerf.rays import camera_rays
-from nf2vec_core.nerf.render import RenderConfig
-from nf2vec_core.nerf.render_views import ViewRenderConfig, render_shape
+from nf2vec_core.nerf.render_config import RenderConfig
+from nf2vec_core.nerf.synthetic_views import ViewRenderConfig, render_shape
 
 VIEWS = ViewRenderConfig(n_views=16, n_val_views=4, height=24, width=24, radius=3.0, fov_deg=45.0,
                          mesh_resolution=48)

@@ -7,7 +7,8 @@ from nf2vec_core.nerf.arch import NerfArch, init_nerf_batch, radiance
 from nf2vec_core.nerf.occgrid import (OccGrids, march_reference, packed_layout, packed_radiance,
                                       transmittance_reference, visibility_reference)
 from nf2vec_core.nerf.rays import camera_rays, ray_aabb, sphere_poses
-from nf2vec_core.nerf.render import RenderConfig, render_rays
+from nf2vec_core.nerf.render import render_rays
+from nf2vec_core.nerf.render_config import RenderConfig
 
 AABB = (-1.0, -1.0, -1.0, 1.0, 1.0, 1.0)
 

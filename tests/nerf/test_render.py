@@ -5,10 +5,11 @@ import pytest
 import torch
 
 from nf2vec_core.nerf.arch import NerfArch, init_nerf_batch
-from nf2vec_core.nerf.render import (OccGrids, RenderConfig, composite_nerfacc, composite_packed_reference,
-                                     composite_reference, render_images, render_rays, stratified_intervals,
-                                     use_occgrid)
+from nf2vec_core.nerf.occgrid import OccGrids
 from nf2vec_core.nerf.rays import camera_rays, sphere_poses
+from nf2vec_core.nerf.render import (composite_nerfacc, composite_packed_reference, composite_reference,
+                                     render_images, render_rays, stratified_intervals, use_occgrid)
+from nf2vec_core.nerf.render_config import RenderConfig
 
 
 def _random_samples(shape, seed=0):

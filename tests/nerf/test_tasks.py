@@ -46,9 +46,9 @@ def test_transfer_learns_a_linear_map():
 def test_inference_times_table_has_the_three_methods_and_their_totals():
     from nf2vec_core.decoders.implicit import ImplicitDecoderConfig
     from nf2vec_core.nerf.arch import NerfArch, init_nerf_batch
-    from nf2vec_core.nerf.nf2vec import NerfEncoderParams, build_nerf_models
+    from nf2vec_core.nerf.encoder import NerfEncoderParams, build_nerf_models
     from nf2vec_core.nerf.rays import sphere_poses
-    from nf2vec_core.nerf.render import RenderConfig
+    from nf2vec_core.nerf.render_config import RenderConfig
 
     arch = NerfArch(num_freqs=2, hidden=8)
     theta = init_nerf_batch(arch, 1, seed=0)

@@ -8,11 +8,12 @@ from nf2vec_core.data.procedural import make_shape
 from nf2vec_core.decoders.implicit import ImplicitDecoderConfig
 from nf2vec_core.errors import ConfigError
 from nf2vec_core.nerf.arch import NerfArch, init_nerf_batch, unflatten
+from nf2vec_core.nerf.encoder import (NerfEncoderParams, build_nerf_models, embed_nerfs, save_checkpoint,
+                                      load_checkpoint, nerf_rows, render_embeddings, train_nerf_nf2vec)
 from nf2vec_core.nerf.fit import SceneBatch
-from nf2vec_core.nerf.nf2vec import (NerfEncoderParams, build_nerf_models, embed_nerfs, save_checkpoint,
-                                     load_checkpoint, nerf_rows, render_embeddings, train_nerf_nf2vec)
-from nf2vec_core.nerf.render import RenderConfig, render_field, render_rays
-from nf2vec_core.nerf.render_views import ViewRenderConfig, render_shape
+from nf2vec_core.nerf.render import render_field, render_rays
+from nf2vec_core.nerf.render_config import RenderConfig
+from nf2vec_core.nerf.synthetic_views import ViewRenderConfig, render_shape
 
 ARCH = NerfArch(num_freqs=4, hidden=16, depth=3)
 ENC = NerfEncoderParams(hidden=(32, 32), embed_dim=16, epochs=4, batch_size=2, rays_per_item=64, samples_per_ray=12)
@@ -70,7 +71,7 @@ def test_training_lowers_the_render_loss_and_checkpoint_roundtrip(scenes, tmp_pa
 
 
 def test_training_killed_mid_way_resumes_to_the_uninterrupted_result(scenes, tmp_path, monkeypatch):
-    import nf2vec_core.nerf.nf2vec as mod
+    import nf2vec_core.nerf.encoder as mod
     theta = init_nerf_batch(ARCH, 4, seed=0, mode="random")
     val = (theta[:2], SceneBatch(*(t[:2] for t in (scenes.premult, scenes.alpha, scenes.c2w, scenes.focal))))
     full = train_nerf_nf2vec(ARCH, (theta, scenes), val, ENC, DEC, progress=False)
@@ -104,7 +105,7 @@ def test_models_sizes():
 
 
 def test_sample_rays_favours_the_foreground_and_matches_the_uniform_sampler(scenes):
-    from nf2vec_core.nerf.nf2vec import sample_rays
+    from nf2vec_core.nerf.encoder import sample_rays
 
     gens = [torch.Generator().manual_seed(i) for i in range(scenes.n)]
     o, d, target, alpha, bg, jitter = sample_rays(scenes, gens, 200, 0.5)
@@ -121,7 +122,7 @@ def test_sample_rays_favours_the_foreground_and_matches_the_uniform_sampler(scen
 
 def test_distill_loss_is_zero_on_the_nerfs_own_field_and_only_trains_the_decoder():
     from nf2vec_core.nerf.arch import radiance
-    from nf2vec_core.nerf.nf2vec import distill_loss
+    from nf2vec_core.nerf.encoder import distill_loss
     theta = init_nerf_batch(ARCH, 2, seed=3, mode="random")
     x = torch.rand(2, 40, 3, generator=torch.Generator().manual_seed(0)) * 2 - 1
     rgb, sigma = radiance(ARCH, theta, x)
@@ -137,7 +138,7 @@ def test_distill_loss_is_zero_on_the_nerfs_own_field_and_only_trains_the_decoder
 
 def test_render_loss_adds_the_weighted_distillation_term(scenes):
     import dataclasses
-    from nf2vec_core.nerf.nf2vec import _gens, render_loss
+    from nf2vec_core.nerf.encoder import _gens, render_loss
     theta = init_nerf_batch(ARCH, 4, seed=0, mode="random")
     enc, dec = build_nerf_models(ARCH, ENC, DEC)
     rows = nerf_rows(ARCH, theta)

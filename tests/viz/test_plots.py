@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from nf2vec_core.errors import BadInputError
-from nf2vec_core.viz import figures as F
+from nf2vec_core.viz import plots as F
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -32,7 +32,8 @@ from ..nf.init import _derive
 from ..store.treefile import load_tree, save_tree
 from .arch import NerfArch, activate, normalize_points, radiance, unflatten
 from .fit import NerfFitConfig, SceneBatch, nerf_loss
-from .render import RenderConfig, render_field, render_images
+from .render import render_field, render_images
+from .render_config import RenderConfig
 
 
 # ------------------------------------------------------------------------------- rows

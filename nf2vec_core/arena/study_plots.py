@@ -7,7 +7,7 @@ import pandas as pd
 import torch
 
 from ..store.neural_dataset import NeuralDataset
-from ..viz.figures import plot_histograms, plot_scatter_groups
+from ..viz.plots import plot_histograms, plot_scatter_groups
 from ..weightspace.distances import pairwise_distance_values
 from .studies import ArenaRun
 

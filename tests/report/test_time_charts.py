@@ -4,8 +4,9 @@ import pytest
 from PIL import Image
 
 from nf2vec_core.errors import BadInputError
-from nf2vec_core.report.figures import draw_nerf_timing, plot_stacked_bars, read_csv
 from nf2vec_core.report.pages import default_page
+from nf2vec_core.report.time_charts import draw_nerf_timing, plot_stacked_bars
+from nf2vec_core.store.io import read_csv_rows
 
 
 def test_stacked_bars_writes_a_png(tmp_path):
@@ -25,7 +26,7 @@ def test_nerf_timing_needs_its_table(tmp_path):
         draw_nerf_timing(tmp_path)
     (tmp_path / "nerf_timing.csv").write_text("method,encoding_ms,rendering_ms,classification_ms\nnf2vec,1,0,0.1\n")
     assert draw_nerf_timing(tmp_path).is_file()
-    assert read_csv(tmp_path / "nerf_timing.csv")[0]["method"] == "nf2vec"
+    assert read_csv_rows(tmp_path / "nerf_timing.csv")[0]["method"] == "nf2vec"
 
 
 def test_default_page_of_a_partial_run(tmp_path):

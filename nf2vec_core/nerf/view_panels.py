@@ -2,7 +2,7 @@
 views of the input NeRFs vs renders of the nf2vec decoder, latent vs weight interpolation, nearest
 neighbours in embedding space, generated embeddings, and shape -> NeRF transferred embeddings. Each
 function renders, scores (PSNR on the held-out views) where there is a ground truth, and returns
-image panels with titles for :func:`nf2vec_core.viz.figures.plot_image_grid`.
+image panels with titles for :func:`nf2vec_core.viz.plots.plot_image_grid`.
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from ..metrics.retrieval import knn
 from ..tasks.reconstruction import spread
 from .arch import NerfArch
 from .blender import ViewSet
-from .nf2vec import NerfDecoder, render_embeddings
-from .render import RenderConfig
+from .encoder import NerfDecoder, render_embeddings
+from .render_config import RenderConfig
 from .tasks import render_nerf_views
 
 __all__ = ["Panels", "DecodedScores", "decoded_vs_input", "interpolation_panels", "retrieval_panels",

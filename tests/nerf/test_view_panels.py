@@ -7,12 +7,12 @@ from nf2vec_core.data.procedural import make_shape
 from nf2vec_core.decoders.implicit import ImplicitDecoderConfig
 from nf2vec_core.metrics.image import psnr
 from nf2vec_core.nerf.arch import NerfArch, init_nerf_batch
-from nf2vec_core.nerf.figures import (decoded_vs_input, generation_panels, interpolation_panels, retrieval_panels,
-                                      transfer_panels)
-from nf2vec_core.nerf.nf2vec import NerfEncoderParams, build_nerf_models, render_embeddings
-from nf2vec_core.nerf.render import RenderConfig
-from nf2vec_core.nerf.render_views import ViewRenderConfig, render_shape
+from nf2vec_core.nerf.encoder import NerfEncoderParams, build_nerf_models, render_embeddings
+from nf2vec_core.nerf.render_config import RenderConfig
+from nf2vec_core.nerf.synthetic_views import ViewRenderConfig, render_shape
 from nf2vec_core.nerf.tasks import render_nerf_views
+from nf2vec_core.nerf.view_panels import (decoded_vs_input, generation_panels, interpolation_panels, retrieval_panels,
+                                          transfer_panels)
 
 ARCH = NerfArch(num_freqs=2, hidden=8)
 RENDER = RenderConfig(samples_per_ray=8, estimator="batched")

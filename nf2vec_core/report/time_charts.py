@@ -1,7 +1,7 @@
-"""Figures the results pages draw themselves from a pipeline's tables (timings)."""
+"""Timing charts the results pages draw themselves from a pipeline's tables: the default pipeline's
+stage times, the per-NeRF latency by part, and the time of each Arena run (stacked bars)."""
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -9,8 +9,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from nf2vec_core.errors import BadInputError
+from nf2vec_core.store.io import read_csv_rows
 from nf2vec_core.store.results import read_results
-from nf2vec_core.viz.figures import save_figure
+from nf2vec_core.viz.plots import save_figure
 
 
 def plot_stacked_bars(bars: Mapping[str, Mapping[str, float]], path: Path, *, xlabel: str,
@@ -54,7 +55,7 @@ def draw_stage_times(metrics_dir: Path, plots_dir: Path, dataset: str) -> Path:
 
 def draw_nerf_timing(plots_dir: Path) -> Path:
     """``plots/nerf_timing.png``: per-NeRF latency of nf2vec and of the render-then-classify CNNs, by part."""
-    rows = read_csv(plots_dir / "nerf_timing.csv")
+    rows = read_csv_rows(plots_dir / "nerf_timing.csv")
     bars = {r["method"]: {part: float(r[f"{part}_ms"]) for part in ("encoding", "rendering", "classification")}
             for r in rows}
     return plot_stacked_bars(bars, plots_dir / "nerf_timing.png", xlabel="milliseconds per NeRF",
@@ -64,17 +65,10 @@ def draw_nerf_timing(plots_dir: Path) -> Path:
 def draw_arena_times(reports_dir: Path, plots_dir: Path) -> Path:
     """``plots/arena_times.png``: fitting and classifier training time of every Arena run."""
     bars = {}
-    for r in read_csv(reports_dir / "arena_runs.csv"):
+    for r in read_csv_rows(reports_dir / "arena_runs.csv"):
         parts = {"fit": r.get("fit_seconds"), "MLP training": r.get("mlp_train_seconds"),
                  "GNN training": r.get("gnn_train_seconds")}
         bars[r["run"]] = {k: float(v) for k, v in parts.items() if v not in (None, "")}
     return plot_stacked_bars(bars, plots_dir / "arena_times.png", xlabel="seconds",
                              title="Neural Field Arena: time of each run")
 
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    """A CSV table as rows of strings; a missing file is a BadInputError naming it."""
-    if not path.is_file():
-        raise BadInputError(path, "table not found (run the stage that writes it)")
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))

@@ -6,8 +6,8 @@ import trimesh
 from nf2vec_core.data.procedural import make_shape, shape_sdf
 from nf2vec_core.nerf.blender import read_blender
 from nf2vec_core.nerf.rays import camera_rays
-from nf2vec_core.nerf.render_views import (PALETTE, ViewRenderConfig, face_labels, part_colors, rasterize,
-                                           render_dataset, render_mesh, render_shape)
+from nf2vec_core.nerf.synthetic_views import (PALETTE, ViewRenderConfig, face_labels, part_colors, rasterize,
+                                              render_dataset, render_mesh, render_shape)
 
 
 def _ray_cast(vertices, faces, origins, dirs):
