@@ -152,6 +152,24 @@ def _single_thread() -> None:
         pass
 
 
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run the block with ``n`` torch intra-op threads, then restore the previous count.
+
+    A float result depends on how a BLAS call splits its sums over threads, and MKL may choose
+    that split from the thread count and the machine's load. Small trainings whose exact numbers
+    are reported (the embedding classifier) run on one thread so that reruns give the same bytes.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def hardware_summary() -> str:
     """One line naming the compute this process runs on (CPU model/threads or the CUDA device)."""
     import platform

@@ -86,3 +86,14 @@ def test_workers_compile_in_process():
 def _compile_threads(_):
     import torch._inductor.config as c
     return c.compile_threads
+
+
+def test_torch_threads_sets_and_restores_the_count():
+    import torch
+
+    from nf2vec_core.runtime import torch_threads
+
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before

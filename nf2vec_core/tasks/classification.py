@@ -26,6 +26,7 @@ rows = true class and columns = predicted class.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from dataclasses import asdict, dataclass
@@ -39,7 +40,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..errors import BadInputError, ConfigError
-from ..runtime import pick_device
+from ..runtime import pick_device, torch_threads
 from ..store.treefile import load_tree, save_tree
 
 ArrayLike = np.ndarray | torch.Tensor
@@ -238,7 +239,8 @@ def train_classifier(train_x: ArrayLike, train_y: ArrayLike, val_x: ArrayLike, v
     copy. Validation runs after every epoch; the weights of the epoch chosen by ``cfg.select``
     (highest validation accuracy or lowest validation loss, first one on ties, or the last epoch)
     are restored at the end. Batches of a single sample are skipped
-    (BatchNorm). Deterministic from ``cfg.seed`` (on CPU).
+    (BatchNorm). Deterministic from ``cfg.seed`` on CPU, where it runs on one thread
+    (:func:`~nf2vec_core.runtime.torch_threads`), so the result does not depend on the core count.
 
     Args:
         train_x, val_x: ``[N, D]`` embeddings; train_y, val_y: ``[N]`` int labels in ``[0, C)``.
@@ -266,7 +268,8 @@ def train_classifier(train_x: ArrayLike, train_y: ArrayLike, val_x: ArrayLike, v
     history: dict[str, list[float]] = {"train_loss": [], "val_loss": [], "val_accuracy": [], "lr": []}
 
     devices = [dev.index or 0] if dev.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
+    threads = torch_threads(1) if dev.type == "cpu" else contextlib.nullcontext()
+    with threads, torch.random.fork_rng(devices=devices):
         torch.manual_seed(cfg.seed)
         model = EmbeddingClassifier(xt.shape[1], num_classes, cfg.hidden, cfg.dropout).to(dev)
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
