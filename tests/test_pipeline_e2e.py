@@ -177,8 +177,8 @@ def test_repro_produces_metrics(tiny_repo):
     assert json.loads((work / "timings" / "timing_shapes.json").read_text())["nf2vec_encode_classify_ms"] > 0
     assert not (work / "metrics" / "timing_shapes.json").exists()      # latencies are timings, not metrics
     assert json.loads((work / "timings" / "fit_shapes.json").read_text())["seconds"] > 0
-    for m in (work / "metrics").rglob("*.json"):   # run-to-run varying figures: timings/ (the NeRF stages: not yet)
-        if not any(k in m.name for k in ("_shapes", "_modelnet10", "-s20-")):    # only what this run wrote
+    for m in (work / "metrics").rglob("*.json"):   # run-to-run varying figures go to timings/
+        if not any(k in m.name for k in ("_shapes", "_modelnet10", "-s20-", "nerf_")):    # only what this run wrote
             continue
         assert not {"seconds", "train_seconds", "fitted_now", "nf_steps_per_s", "timing_ms"} & set(m.read_text().replace('"', ' ').split()), m
     ws = json.loads((work / "metrics" / "weightspace_shapes.json").read_text())
