@@ -57,12 +57,17 @@ def test_imports_are_followed_transitively(tmp_path):
         "nf2vec_core/pkg/mod_b.py"}  # function-level and relative imports count; TYPE_CHECKING ones do not
 
 
-def test_a_folder_only_when_every_module_of_it_runs(tmp_path):
+def test_deps_are_files_never_a_folder(tmp_path):
+    """A stage that runs every module of a package still lists them one by one: a module added to
+    the package later must not change the stage's deps."""
     _write(tmp_path, TOY)
-    assert code_deps(imported_files("stages/a.py", tmp_path), tmp_path) == [
-        "nf2vec_core/__init__.py", "nf2vec_core/errors.py", "nf2vec_core/pkg", "stages/_common.py", "stages/a.py"]
-    assert code_deps(imported_files("stages/b.py", tmp_path), tmp_path) == [
+    assert code_deps(imported_files("stages/a.py", tmp_path)) == [
+        "nf2vec_core/__init__.py", "nf2vec_core/errors.py", "nf2vec_core/pkg/__init__.py", "nf2vec_core/pkg/mod_a.py",
+        "nf2vec_core/pkg/mod_b.py", "nf2vec_core/pkg/mod_c.py", "stages/_common.py", "stages/a.py"]
+    assert code_deps(imported_files("stages/b.py", tmp_path)) == [
         "nf2vec_core/__init__.py", "nf2vec_core/other/__init__.py", "nf2vec_core/other/c.py", "stages/b.py"]
+    (tmp_path / "nf2vec_core" / "pkg" / "mod_new.py").write_text("X = 1\n")
+    assert "nf2vec_core/pkg/mod_new.py" not in code_deps(imported_files("stages/a.py", tmp_path))
 
 
 def test_stage_script_of_a_cmd():

@@ -6,9 +6,9 @@ modules beside the script such as ``stages/_common.py`` included) and, transitiv
 import, with the ``__init__.py`` of every package on the way. Imports under ``if TYPE_CHECKING:``
 do not run and do not count; third-party modules are not repo code.
 
-Granularity of the listed deps (:func:`code_deps`): one path per file, sorted, except that a
-package folder (e.g. ``nf2vec_core/fitting``) stands for its files when the stage runs every
-``.py`` file under it (sub-packages included).
+Granularity of the listed deps (:func:`code_deps`): one path per file, sorted. A package folder
+would stand for modules a stage does not run, so a new module would re-run stages it cannot
+change. Folders already in a dvc.yaml are read as their ``.py`` files (:func:`expand`).
 
     python -m nf2vec_core.devtools.stage_deps            # report the stages whose code deps differ
     python -m nf2vec_core.devtools.stage_deps --write    # rewrite them in dvc.yaml (make deps)
@@ -168,20 +168,11 @@ def expand(deps: list[str], root: Path = REPO_ROOT) -> set[str]:
     return out
 
 
-def code_deps(files: set[str], root: Path = REPO_ROOT) -> list[str]:
-    """``files`` as dvc.yaml lists them: sorted paths, a package folder in place of its files when
-    all of them are in ``files`` (the outermost such folder; never the top package nor stages/)."""
-    out: set[str] = set()
-    for f in files:
-        parts = Path(f).parts
-        chosen = f
-        for depth in range(2, len(parts)):  # nf2vec_core/<pkg>[/<sub>...]
-            folder = Path(*parts[:depth])
-            if expand([folder.as_posix()], root) <= files:
-                chosen = folder.as_posix()
-                break
-        out.add(chosen)
-    return sorted(out)
+def code_deps(files: set[str]) -> list[str]:
+    """``files`` as dvc.yaml lists them: one sorted path per file. Never a package folder: a module
+    added to a package would change the hash of every stage that lists the folder, though none of
+    them runs it."""
+    return sorted(files)
 
 
 def _stage_bodies(stages: dict) -> dict:
@@ -196,7 +187,7 @@ def expected_deps(dvc_yaml: Path = REPO_ROOT / "dvc.yaml", root: Path = REPO_ROO
     for name, body in _stage_bodies(stages).items():
         script = stage_script(str(body.get("cmd", "")))
         if script:
-            out[name] = code_deps(imported_files(script, root), root)
+            out[name] = code_deps(imported_files(script, root))
     return out
 
 
