@@ -58,7 +58,7 @@ def test_paper_overlay_merges_into_params_and_validates(tmp_path):
     assert (tuple(enc.hidden), enc.embed_dim, enc.include_input) == ((512, 512, 1024, 1024), 1024, False)
     dec = load_section(p, "decoder", ImplicitDecoderConfig)
     assert (dec.hidden, dec.layers, dec.pe_freqs) == (512, 5, 8)
-    assert list(load_section(p, "classifier", ClassifierConfig).hidden) == [1024, 512, 256]
+    assert list(load_section(p, "classifier", ClassifierConfig).hidden) == [1024, 512, 128]
     ws = load_section(p, "weightspace", WeightspaceParams)
     assert (ws.gnn.steps, ws.gnn.hidden, ws.train.epochs) == (4, 64, 100)
     assert p["arena"] == base["arena"] and p["nerf"] == base["nerf"]        # sections the overlay leaves alone
@@ -81,3 +81,23 @@ def test_overrides_replace_keys_before_the_section_is_checked():
     assert (fit.steps, fit.init, fit.lr) == (7, "random", p["arena"]["fit"]["lr"])
     with pytest.raises(ConfigError, match="param 'arena.fit.steps' must be a positive integer"):
         load_section(p, "arena.fit", FitParams, {"steps": 0})
+
+
+def test_paper_modelnet40_overlay_after_the_paper_one(tmp_path):
+    """configs/paper-modelnet40.yaml on top of configs/paper.yaml: ModelNet40 UDF fields alone, at the
+    paper's NF, encoder and decoder sizes, with the paper's query pool."""
+    from nf2vec_core.config import apply_overlay, dump_params
+    from nf2vec_core.decoders.implicit import ImplicitDecoderConfig
+    from nf2vec_core.train.params import EncoderParams
+
+    staged = tmp_path / "params.yaml"
+    staged.write_text(dump_params(apply_overlay(REPO_ROOT / "params.yaml", REPO_ROOT / "configs" / "paper.yaml")))
+    p = apply_overlay(staged, REPO_ROOT / "configs" / "paper-modelnet40.yaml")
+    assert p["pipeline"]["datasets"] == ["modelnet40"]
+    mn = load_section(p, "datasets.modelnet40", DatasetParams)
+    assert (mn.field, mn.carve_from, mn.n_queries, mn.n_offgrid) == ("udf", "train", 100000, 50000)
+    nf = load_section(p, "nf", NFParams)
+    assert (nf.family, nf.hidden, nf.depth) == ("siren", 512, 4)
+    enc = load_section(p, "encoder", EncoderParams)
+    assert (tuple(enc.hidden), enc.embed_dim) == ((512, 512, 1024, 1024), 1024)
+    assert (load_section(p, "decoder", ImplicitDecoderConfig).layers, load_section(p, "decoder", ImplicitDecoderConfig).hidden) == (5, 512)
