@@ -69,8 +69,7 @@ class PointNetConfig:
         return cls(**d)
 
 
-def shared_mlp(widths: Sequence[int]) -> nn.Sequential:
-    """Per-point MLP over ``[B, C, P]``: ``Conv1d(kernel 1) -> BatchNorm1d -> ReLU`` for each pair of widths."""
+def _conv_bn(widths: Sequence[int]) -> nn.Sequential:
     layers: list[nn.Module] = []
     for a, b in zip(widths[:-1], widths[1:]):
         layers += [nn.Conv1d(a, b, 1), nn.BatchNorm1d(b), nn.ReLU(inplace=True)]
@@ -82,7 +81,7 @@ class InputTNet(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.features = shared_mlp([3, 64, 128, 1024])
+        self.features = _conv_bn([3, 64, 128, 1024])
         self.fc = nn.Sequential(nn.Linear(1024, 512), nn.BatchNorm1d(512), nn.ReLU(inplace=True),
                                 nn.Linear(512, 256), nn.BatchNorm1d(256), nn.ReLU(inplace=True),
                                 nn.Linear(256, 9))
@@ -103,7 +102,7 @@ class PointNetClassifier(nn.Module):
         if num_classes < 2:
             raise ConfigError(f"pointnet: num_classes must be >= 2, got {num_classes}")
         self.tnet = InputTNet() if input_transform else None
-        self.features = shared_mlp([3, 64, 64, 64, 128, 1024])
+        self.features = _conv_bn([3, 64, 64, 64, 128, 1024])
         self.head = nn.Sequential(nn.Linear(1024, 512), nn.BatchNorm1d(512), nn.ReLU(inplace=True),
                                   nn.Linear(512, 256), nn.BatchNorm1d(256), nn.ReLU(inplace=True),
                                   nn.Dropout(dropout), nn.Linear(256, num_classes))
@@ -294,5 +293,5 @@ def inference_timing(encode_classify_fn: Callable[[], Any], pointnet_model: nn.M
     return pd.DataFrame(rows)
 
 
-__all__ = ["PointNetConfig", "PointNetClassifier", "InputTNet", "shared_mlp", "augment_point_clouds", "train_pointnet",
+__all__ = ["PointNetConfig", "PointNetClassifier", "InputTNet", "augment_point_clouds", "train_pointnet",
            "evaluate_pointnet", "time_callable", "inference_timing"]

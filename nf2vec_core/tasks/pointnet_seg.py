@@ -22,7 +22,8 @@ from torch import nn
 
 from ..errors import BadInputError, ConfigError
 from .parts import PartTaxonomy
-from .pointnet import InputTNet, augment_point_clouds, shared_mlp
+from .pointnet import InputTNet, augment_point_clouds
+from .pointnet import _conv_bn as shared_mlp  # the classifier's per-point Conv1d-BN-ReLU stack
 from .segmentation import BatchTransform, PartSplit, SegTrainConfig, seeded, train_segmenter
 
 
