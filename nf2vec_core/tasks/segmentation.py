@@ -63,7 +63,7 @@ class PartSplit:
 
 
 def _tensor(x: ArrayLike, dtype: torch.dtype) -> torch.Tensor:
-    return (x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))).to(dtype)
+    return (x if isinstance(x, torch.Tensor) else torch.tensor(np.asarray(x))).to(dtype)
 
 
 def part_split(points: ArrayLike, labels: ArrayLike, class_ids: ArrayLike, taxonomy: PartTaxonomy,
