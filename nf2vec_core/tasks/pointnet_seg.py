@@ -24,7 +24,7 @@ from ..errors import BadInputError, ConfigError
 from .parts import PartTaxonomy
 from .pointnet import InputTNet, augment_point_clouds
 from .pointnet import _conv_bn as shared_mlp  # the classifier's per-point Conv1d-BN-ReLU stack
-from .segmentation import BatchTransform, PartSplit, SegTrainConfig, seeded, train_segmenter
+from .segmentation import BatchTransform, PartSplit, SegTrainConfig, train_segmenter
 
 
 @dataclass(frozen=True)
@@ -89,9 +89,9 @@ def train_pointnet_seg(train: PartSplit, val: PartSplit, taxonomy: PartTaxonomy,
                        progress: bool = True) -> tuple[PointNetPartSegmenter, dict[str, list[float]]]:
     """Train the PointNet segmenter on the points of ``train`` (embeddings unused), selected on
     ``val`` by ``cfg.select`` (:func:`~nf2vec_core.tasks.segmentation.train_segmenter`)."""
-    with seeded(cfg, device):
-        model = PointNetPartSegmenter(taxonomy.num_categories, taxonomy.num_parts, cfg.input_transform)
-        return train_segmenter(model, train, val, taxonomy, cfg, augment_parts(cfg), device, "pointnet seg", progress)
+    def build() -> PointNetPartSegmenter:
+        return PointNetPartSegmenter(taxonomy.num_categories, taxonomy.num_parts, cfg.input_transform)
+    return train_segmenter(build, train, val, taxonomy, cfg, augment_parts(cfg), device, "pointnet seg", progress)
 
 
 __all__ = ["PointNetSegConfig", "PointNetPartSegmenter", "augment_parts", "train_pointnet_seg"]

@@ -189,26 +189,31 @@ class SegTrainConfig:
 BatchTransform = Callable[[PartSplit, torch.Generator], PartSplit]
 
 
-def train_segmenter(model: nn.Module, train: PartSplit, val: PartSplit, taxonomy: PartTaxonomy,
+def train_segmenter(build: Callable[[], nn.Module], train: PartSplit, val: PartSplit, taxonomy: PartTaxonomy,
                     cfg: SegTrainConfig, transform: BatchTransform | None = None,
                     device: str | torch.device | None = None, desc: str = "segmenter",
                     progress: bool = True) -> tuple[nn.Module, dict[str, list[float]]]:
-    """Train ``model(points [B,P,3], class_ids [B], embeddings [B,D] | None) -> logits [B,P,K]``
-    with cross entropy; ``transform(batch, generator)`` changes each training batch (augmentation,
-    point subsampling). Returns the model of the epoch picked by ``cfg.select`` (eval mode) and the
-    history lists ``train_loss, val_loss, val_instance_miou, val_class_miou, lr`` (one per epoch).
-
-    Must be called inside the seeded context of :func:`seeded` (the model built there too), so
-    that the initialisation, dropout and batch order all follow ``cfg.seed``.
+    """Train the model ``build()`` returns, ``model(points [B,P,3], class_ids [B], embeddings [B,D] |
+    None) -> logits [B,P,K]``, with cross entropy; ``transform(batch, generator)`` changes each
+    training batch (augmentation, point subsampling). Returns the model of the epoch picked by
+    ``cfg.select`` (eval mode) and the history lists ``train_loss, val_loss, val_instance_miou,
+    val_class_miou, lr`` (one per epoch). The model is built and trained under :func:`_seeded`, so
+    its initialisation, dropout and the batch order all follow ``cfg.seed``.
     """
     dev = pick_device(device)
     if len(train) < 2:
         raise BadInputError(None, "train: need at least 2 training shapes")
+    with _seeded(cfg, dev):
+        return _train(build().to(dev), train, val, taxonomy, cfg, transform, dev, desc, progress)
+
+
+def _train(model: nn.Module, train: PartSplit, val: PartSplit, taxonomy: PartTaxonomy, cfg: SegTrainConfig,
+           transform: BatchTransform | None, dev: torch.device, desc: str,
+           progress: bool) -> tuple[nn.Module, dict[str, list[float]]]:
     gen = torch.Generator().manual_seed(int(cfg.seed))
     n, bs = len(train), min(int(cfg.batch_size), len(train))
     history: dict[str, list[float]] = {k: [] for k in ("train_loss", "val_loss", "val_instance_miou",
                                                        "val_class_miou", "lr")}
-    model = model.to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
     best, best_state = -1.0, None
@@ -249,10 +254,9 @@ def train_segmenter(model: nn.Module, train: PartSplit, val: PartSplit, taxonomy
 
 
 @contextlib.contextmanager
-def seeded(cfg: SegTrainConfig, device: str | torch.device | None = None):
+def _seeded(cfg: SegTrainConfig, dev: torch.device):
     """Torch's global RNG seeded with ``cfg.seed`` (restored afterwards) and, on CPU with
-    ``cfg.cpu_threads > 0``, that many intra-op threads: build the model and train inside."""
-    dev = pick_device(device)
+    ``cfg.cpu_threads > 0``, that many intra-op threads."""
     devices = [dev.index or 0] if dev.type == "cuda" else []
     threads = torch_threads(int(cfg.cpu_threads)) if dev.type == "cpu" and cfg.cpu_threads > 0 \
         else contextlib.nullcontext()
@@ -328,11 +332,11 @@ def train_part_decoder(train: PartSplit, val: PartSplit, taxonomy: PartTaxonomy,
     if train.embeddings.shape[1] != val.embeddings.shape[1]:
         raise BadInputError(None, f"train/val embedding sizes differ: {train.embeddings.shape[1]} vs "
                                   f"{val.embeddings.shape[1]}")
-    with seeded(cfg, device):
-        model = PartDecoder(train.embeddings.shape[1], taxonomy.num_categories, taxonomy.num_parts,
-                            cfg.decoder_config())
-        return train_segmenter(model, train, val, taxonomy, cfg, subsample_points(int(cfg.points_per_shape)),
-                               device, "part decoder", progress)
+    def build() -> PartDecoder:
+        return PartDecoder(train.embeddings.shape[1], taxonomy.num_categories, taxonomy.num_parts,
+                           cfg.decoder_config())
+    return train_segmenter(build, train, val, taxonomy, cfg, subsample_points(int(cfg.points_per_shape)),
+                           device, "part decoder", progress)
 
 
 def save_part_decoder(path: str | Path, model: PartDecoder, cfg: PartDecoderConfig, taxonomy: PartTaxonomy) -> None:
@@ -358,5 +362,5 @@ def load_part_decoder(path: str | Path) -> tuple[PartDecoder, PartTaxonomy]:
 
 
 __all__ = ["PartSplit", "part_split", "restrict_to_category", "predict_parts", "segment", "split_scores",
-           "evaluate_segmenter", "SegTrainConfig", "train_segmenter", "seeded", "PartDecoderConfig", "PartDecoder",
+           "evaluate_segmenter", "SegTrainConfig", "train_segmenter", "PartDecoderConfig", "PartDecoder",
            "subsample_points", "train_part_decoder", "save_part_decoder", "load_part_decoder", "SEG_SELECT_RULES"]
