@@ -9,8 +9,9 @@ matched to the prepared items by ``id``.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,23 @@ import torch
 from ..errors import BadInputError, ConfigError
 from ..store.prepared import PreparedData
 from .parts import PartTaxonomy, global_part_labels, taxonomy_for
-from .segmentation import PartSplit, part_split
+from .pointnet_seg import PointNetSegConfig
+from .segmentation import PartDecoderConfig, PartSplit, part_split
+
+
+@dataclass(frozen=True)
+class PartSegParams:
+    """A ``part_seg`` params section: surface points per shape (paper 000: 2048), test shapes to
+    draw, the part decoder's and the PointNet baseline's options."""
+
+    points: int = 2048
+    plot_shapes: int = 4
+    decoder: PartDecoderConfig = field(default_factory=PartDecoderConfig)
+    pointnet: PointNetSegConfig = field(default_factory=PointNetSegConfig)
+
+    def __post_init__(self) -> None:
+        if int(self.points) < 1 or int(self.plot_shapes) < 0:
+            raise ConfigError(f"part_seg: need points >= 1 and plot_shapes >= 0, got {self.points}, {self.plot_shapes}")
 
 
 def prepared_taxonomy(prepared: PreparedData) -> tuple[PartTaxonomy, int]:
@@ -73,4 +90,12 @@ def load_part_splits(prepared: PreparedData, splits: Sequence[str] = ("train", "
     return out, taxonomy
 
 
-__all__ = ["prepared_taxonomy", "load_part_splits"]
+def scores_record(scores: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON-able part of :func:`~nf2vec_core.tasks.segmentation.evaluate_segmenter`'s scores:
+    ``instance_miou, class_miou, accuracy, shapes`` and ``per_category {name: mIoU or None}``."""
+    return {"instance_miou": float(scores["instance_miou"]), "class_miou": float(scores["class_miou"]),
+            "accuracy": float(scores["accuracy"]), "shapes": int(len(scores["shape_ious"])),
+            "per_category": {c: v["miou"] for c, v in scores["per_category"].items()}}
+
+
+__all__ = ["PartSegParams", "prepared_taxonomy", "load_part_splits", "scores_record"]

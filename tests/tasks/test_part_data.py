@@ -64,3 +64,18 @@ def test_real_shapenet_part_sample(shared_data, tmp_path):
     assert torch.equal(owner, train.class_ids[:, None].expand_as(owner))
     airplane = train.labels[train.class_ids == tax.categories.index("Airplane")]
     assert set(airplane.unique().tolist()) == {0, 1, 2, 3}        # all four airplane parts, ids 0-3
+
+
+def test_params_section_and_scores_record():
+    from nf2vec_core.config import load_section
+    from nf2vec_core.tasks.part_data import PartSegParams, scores_record
+
+    p = load_section({"part_seg": {"points": 1024, "decoder": {"hidden": 128, "epochs": 5},
+                                   "pointnet": {"input_transform": True}}}, "part_seg", PartSegParams)
+    assert p.points == 1024 and p.decoder.hidden == 128 and p.decoder.layers == 5 and p.pointnet.input_transform
+    with pytest.raises(ConfigError, match="part_seg.decoder.hiden"):
+        load_section({"part_seg": {"decoder": {"hiden": 1}}}, "part_seg", PartSegParams)
+    rec = scores_record({"instance_miou": 0.5, "class_miou": 0.25, "accuracy": 0.75, "shape_ious": np.zeros(3),
+                         "per_category": {"a": {"miou": 0.5, "shapes": 3}, "b": {"miou": None, "shapes": 0}}})
+    assert rec == {"instance_miou": 0.5, "class_miou": 0.25, "accuracy": 0.75, "shapes": 3,
+                   "per_category": {"a": 0.5, "b": None}}
