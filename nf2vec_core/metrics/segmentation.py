@@ -11,7 +11,7 @@ nowhere else).
 * **class mIoU** -- mean over categories (those with at least one shape) of the mean shape IoU
   within the category.
 
-Part ids are *global* (``nf2vec_core.tasks.parts``): ``category_parts`` maps each category name to
+Part ids are *global* (``nf2vec_core.data.parts``): ``category_parts`` maps each category name to
 its part ids.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 ``surface`` samples and ``surface_labels``) and, for the part decoder, the embed stage's embeddings.
 
 The taxonomy comes from the prepared data's ``meta.json`` (``source`` and ``classes`` in class-id
-order, :func:`~nf2vec_core.tasks.parts.taxonomy_for`); the stored local labels become global part
+order, :func:`~nf2vec_core.data.parts.taxonomy_for`); the stored local labels become global part
 ids. The first ``points`` surface samples of each shape are used (they are random samples of its
 surface, so any prefix is a random subset; paper 000 uses clouds of 2048 points). Embeddings are
 matched to the prepared items by ``id``.
@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..data.parts import PartTaxonomy, global_part_labels, taxonomy_for
 from ..errors import BadInputError, ConfigError
 from ..store.prepared import PreparedData
-from .parts import PartTaxonomy, global_part_labels, taxonomy_for
 from .pointnet_seg import PointNetSegConfig
 from .segmentation import PartDecoderConfig, PartSplit, part_split
 

@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.parts import PartTaxonomy
 from ..errors import BadInputError, ConfigError
-from .parts import PartTaxonomy
 from .pointnet import InputTNet, augment_point_clouds
 from .pointnet import _conv_bn as shared_mlp  # the classifier's per-point Conv1d-BN-ReLU stack
 from .segmentation import BatchTransform, PartSplit, SegTrainConfig, train_segmenter

@@ -4,7 +4,7 @@ query point predicts the part label of the query.
 
 The decoder is the nf2vec implicit decoder (:class:`~nf2vec_core.decoders.implicit.ImplicitDecoder`:
 positional-encoded point, DeepSDF skip) conditioned on ``[embedding; one-hot(category)]`` with one
-output per global part id (:mod:`nf2vec_core.tasks.parts`); trained with cross entropy over all
+output per global part id (:mod:`nf2vec_core.data.parts`); trained with cross entropy over all
 parts, as the ShapeNet-Part baselines are. At prediction time the labels are restricted to the
 parts of the shape's category (:func:`predict_parts`), as the benchmark's evaluation does.
 
@@ -31,12 +31,12 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..data.parts import PartTaxonomy
 from ..decoders.implicit import ImplicitDecoder, ImplicitDecoderConfig
 from ..errors import BadInputError, ConfigError
 from ..metrics.segmentation import part_segmentation_scores
 from ..runtime import pick_device, torch_threads
 from ..store.treefile import load_tree, save_tree
-from .parts import PartTaxonomy
 
 SegSelect = Literal["val_instance_miou", "val_class_miou", "last"]
 SEG_SELECT_RULES: tuple[str, ...] = get_args(SegSelect)

@@ -147,59 +147,15 @@ def plot_point_clouds(clouds: Sequence[np.ndarray | torch.Tensor], titles: Seque
         ax = fig.add_subplot(rows, cols, i + 1, projection="3d")
         if p.shape[0]:
             ax.scatter(p[:, 0], p[:, 1], p[:, 2], s=point_size, c=p[:, 1], cmap="viridis", depthshade=False)
-            _cube_limits(ax, p)
+            center = (p.max(0) + p.min(0)) / 2
+            half = max(float((p.max(0) - p.min(0)).max()) / 2, 1e-6)
+            ax.set_xlim(center[0] - half, center[0] + half)
+            ax.set_ylim(center[1] - half, center[1] + half)
+            ax.set_zlim(center[2] - half, center[2] + half)
         ax.set_box_aspect((1, 1, 1))
         ax.view_init(elev=elev, azim=azim)
         ax.set_axis_off()
         ax.set_title(str(title), fontsize=9)
-    return save_figure(fig, path)
-
-
-def _cube_limits(ax, p: np.ndarray) -> None:
-    """Equal-aspect limits around the points ``p [n, 3]``."""
-    center = (p.max(0) + p.min(0)) / 2
-    half = max(float((p.max(0) - p.min(0)).max()) / 2, 1e-6)
-    ax.set_xlim(center[0] - half, center[0] + half)
-    ax.set_ylim(center[1] - half, center[1] + half)
-    ax.set_zlim(center[2] - half, center[2] + half)
-
-
-def plot_part_segmentation(points: Sequence[np.ndarray | torch.Tensor], predicted: Sequence[np.ndarray | torch.Tensor],
-                           truth: Sequence[np.ndarray | torch.Tensor], titles: Sequence[str], path: PathLike,
-                           elev: float = 20.0, azim: float = -60.0, max_points: int = 4096,
-                           point_size: float = 2.0) -> Path:
-    """Segmented point clouds: one row per shape, ground truth (left) and prediction (right), each
-    point coloured by its part id (``tab20``, the same colour for the same id in both panels).
-
-    ``points[i] [n, 3]`` with part ids ``predicted[i]``, ``truth[i]`` ``[n]``; the prediction
-    panel's title adds the fraction of points whose part is right. Clouds are subsampled
-    (deterministically) to ``max_points`` for drawing.
-    """
-    n = len(points)
-    if n == 0 or not n == len(predicted) == len(truth) == len(titles):
-        raise BadInputError(path, f"plot_part_segmentation: {n} clouds, {len(predicted)} predictions, "
-                                  f"{len(truth)} ground truths, {len(titles)} titles")
-    fig = _new_figure(6, 3 * n)
-    rng = np.random.default_rng(0)
-    for i in range(n):
-        p, pred, gt = _np(points[i]).reshape(-1, 3), _np(predicted[i]).reshape(-1), _np(truth[i]).reshape(-1)
-        if not p.shape[0] == pred.shape[0] == gt.shape[0]:
-            raise BadInputError(path, f"plot_part_segmentation: shape {i} has {p.shape[0]} points, "
-                                      f"{pred.shape[0]} predicted and {gt.shape[0]} true labels")
-        acc = float((pred == gt).mean()) if gt.size else float("nan")
-        if p.shape[0] > max_points:
-            keep = rng.choice(p.shape[0], max_points, replace=False)
-            p, pred, gt = p[keep], pred[keep], gt[keep]
-        for j, (lab, name) in enumerate(((gt, "ground truth"), (pred, f"predicted ({acc:.1%} right)"))):
-            ax = fig.add_subplot(n, 2, 2 * i + j + 1, projection="3d")
-            if p.shape[0]:
-                ax.scatter(p[:, 0], p[:, 1], p[:, 2], s=point_size, c=lab % 20, cmap="tab20", vmin=0, vmax=19,
-                           depthshade=False)
-                _cube_limits(ax, p)
-            ax.set_box_aspect((1, 1, 1))
-            ax.view_init(elev=elev, azim=azim)
-            ax.set_axis_off()
-            ax.set_title(f"{titles[i]}: {name}", fontsize=9)
     return save_figure(fig, path)
 
 
@@ -328,6 +284,6 @@ def plot_matrices(mats: Mapping[str, np.ndarray | torch.Tensor], path: PathLike,
     return save_figure(fig, path)
 
 
-__all__ = ["save_figure", "plot_confusion", "plot_tsne", "plot_timing", "plot_point_clouds", "plot_part_segmentation",
+__all__ = ["save_figure", "plot_confusion", "plot_tsne", "plot_timing", "plot_point_clouds",
            "plot_image_grid", "plot_histograms", "plot_training_curves", "plot_scatter_groups", "plot_curves",
            "plot_matrices"]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from nf2vec_core.tasks.parts import PartTaxonomy
+from nf2vec_core.data.parts import PartTaxonomy
 from nf2vec_core.errors import BadInputError, ConfigError
 from nf2vec_core.tasks.pointnet_seg import PointNetPartSegmenter, PointNetSegConfig, train_pointnet_seg
 from nf2vec_core.tasks.segmentation import (PartDecoderConfig, evaluate_segmenter, load_part_decoder, part_split,

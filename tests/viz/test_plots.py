@@ -72,19 +72,3 @@ def test_overwrite_and_bad_inputs(tmp_path: Path):
         F.plot_curves({}, tmp_path / "c.png")
     with pytest.raises(BadInputError):
         F.plot_matrices({}, tmp_path / "m.png")
-
-
-def test_part_segmentation_figure(tmp_path: Path):
-    rng = np.random.default_rng(0)
-    pts = [rng.uniform(-1, 1, size=(300, 3)), rng.uniform(-1, 1, size=(5000, 3))]
-    truth = [(p[:, 0] > 0).astype(int) for p in pts]
-    pred = [truth[0], 1 - truth[1]]
-    out = F.plot_part_segmentation(pts, pred, truth, ["chair", "mug"], tmp_path / "seg" / "parts.png", max_points=1000)
-    assert_png(out)
-    again = F.plot_part_segmentation(pts, pred, truth, ["chair", "mug"], tmp_path / "again.png", max_points=1000)
-    assert again.read_bytes() == out.read_bytes()
-    with pytest.raises(BadInputError, match="2 clouds, 1 predictions"):
-        F.plot_part_segmentation(pts, pred[:1], truth, ["a", "b"], tmp_path / "bad.png")
-    with pytest.raises(BadInputError, match="shape 0 has 300 points, 299 predicted"):
-        F.plot_part_segmentation(pts, [pred[0][:-1], pred[1]], truth, ["a", "b"], tmp_path / "bad.png")
-    assert not (tmp_path / "bad.png").exists()

@@ -6,7 +6,7 @@ import pytest
 
 from nf2vec_core.data import procedural as proc
 from nf2vec_core.data.layouts import scan_shapenet_part
-from nf2vec_core.tasks.parts import (PartTaxonomy, global_part_labels, procedural_taxonomy, shapenet_part_taxonomy,
+from nf2vec_core.data.parts import (PartTaxonomy, global_part_labels, procedural_taxonomy, shapenet_part_taxonomy,
                                     taxonomy_for)
 from nf2vec_core.data.readers import read_part_shape
 from nf2vec_core.errors import BadInputError, ConfigError

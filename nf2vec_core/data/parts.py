@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import BadInputError, ConfigError
-from ..data.procedural import PART_NAMES
+from .procedural import PART_NAMES
 
 SHAPENET_PART_COUNTS: dict[str, int] = {
     "Airplane": 4, "Bag": 2, "Cap": 2, "Car": 4, "Chair": 4, "Earphone": 3, "Guitar": 3, "Knife": 2,
