@@ -1,7 +1,8 @@
 """Throughput of the graph meta-network encoder (nf2vec_core/encoders/gmn.py) at its default sizes
-(hidden 128, 4 layers, 1024-d embeddings) on parameter graphs of the NeRF architectures of
-params.yaml's defaults (the MLP NeRF and the tri-plane NeRF of nerf/arch.py) and of a SIREN 3x32:
-graphs per second for inference (no grad) and for a training step's forward + backward.
+(hidden 128, 4 layers, 1024-d embeddings) on parameter graphs of the MLP NeRF of params.yaml
+(nerf.arch: 3x64, 10 frequencies), the tri-plane NeRF of nerf/arch.py's defaults (32^2 x 16 planes,
+3x64 sine MLP) and a SIREN 3x32: graphs per second for inference (no grad) and for a training
+step's forward + backward.
 
     python bench/gmn_encoder.py                      # CPU
     python bench/gmn_encoder.py --device cuda --batch 8

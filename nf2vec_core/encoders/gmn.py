@@ -30,7 +30,8 @@ sizes concatenated, edge endpoints offset); gathers are ``index_select`` and agg
 ``index_add_`` over the concatenated rows, in plain PyTorch. A graph library (PyTorch Geometric) is
 not used: the model needs only gather and scatter-add, which PyTorch has on every device, and the
 library would add a dependency whose fast scatter kernels are separate builds per torch and CUDA
-version, for no gain here.
+version, for no gain here. On CUDA ``index_add_`` adds in no fixed order (atomics) unless
+``torch.use_deterministic_algorithms(True)`` is set.
 """
 from __future__ import annotations
 
