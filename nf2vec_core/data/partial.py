@@ -35,11 +35,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import torch
+from scipy.spatial import cKDTree
 from tqdm import tqdm
 
 from ..errors import BadInputError, ConfigError
 from ..fields.sampling import query_pool
-from ..fields.udf import udf_from_points
 from ..fields.voxels import voxel_centers
 from ..store.io import write_csv, write_json, write_tensors
 from ..store.prepared import PreparedData
@@ -149,10 +149,14 @@ def region_mask(points: torch.Tensor, cuts: Cuts, partial: torch.Tensor, p: Part
     return _distance_to(partial, points, 2 * p.thickness) <= p.thickness
 
 
-def _distance_to(surface: torch.Tensor, points: torch.Tensor, clip: float) -> torch.Tensor:
-    """``[N, M]`` distance of ``points`` to each item's ``surface`` (KD-tree, clipped at ``clip``)."""
-    return torch.stack([torch.from_numpy(udf_from_points(s.numpy(), q.numpy(), clip=clip)).float()
-                        for s, q in zip(surface, points)])
+def _distance_to(surface: torch.Tensor, points: torch.Tensor, bound: float) -> torch.Tensor:
+    """``[N, M]`` distance of ``points`` to each item's ``surface``, at most ``bound`` (a KD-tree
+    search that stops at the bound: far points cost no more than near ones)."""
+    out = []
+    for s, q in zip(surface.double().numpy(), points.double().numpy()):
+        d, _ = cKDTree(s).query(q, k=1, distance_upper_bound=bound)
+        out.append(torch.from_numpy(np.minimum(d, bound)).float())
+    return torch.stack(out)
 
 
 def partial_fields(fields: dict[str, torch.Tensor], kind: str, clip: float, p: PartialParams,
@@ -192,23 +196,25 @@ def partial_fields(fields: dict[str, torch.Tensor], kind: str, clip: float, p: P
             one = Cuts(cuts.directions[b:b + 1], cuts.offsets[b:b + 1])
             inside[b, occ] = region_mask(centres[occ][None], one, part[b:b + 1], p)[0]
         out["voxels"] = inside.reshape(vox.shape).to(fields["voxels"].dtype)
-        out.update(offgrid_coords=off, offgrid_values=(fields["offgrid_values"].bool()
-                                                      & region_mask(off, cuts, part, p)).to(fields["offgrid_values"].dtype))
+        off_inside = fields["offgrid_values"].bool() & region_mask(off, cuts, part, p)
+        out.update(offgrid_coords=off, offgrid_values=off_inside.to(fields["offgrid_values"].dtype))
         return out, cuts
     if kind == "sdf":
         coords = fields["coords"].float()
-        out.update(coords=coords, values=torch.maximum(fields["values"].float(), _region_sdf(coords, cuts, part, p)),
-                   offgrid_coords=off,
-                   offgrid_values=torch.maximum(fields["offgrid_values"].float(), _region_sdf(off, cuts, part, p)))
+        cut = lambda x, v: torch.maximum(v.float(), _region_sdf(x, cuts, part, p, clip))  # noqa: E731
+        out.update(coords=coords, values=cut(coords, fields["values"]), offgrid_coords=off,
+                   offgrid_values=cut(off, fields["offgrid_values"]))
         return out, cuts
     raise ConfigError(f"partial shapes: field kind {kind!r} has no partial shapes (occupancy, sdf, udf)")
 
 
-def _region_sdf(points: torch.Tensor, cuts: Cuts, partial: torch.Tensor, p: PartialParams) -> torch.Tensor:
-    """A signed distance ``[N, M]`` of the kept region (negative inside; a bound for ``view``)."""
+def _region_sdf(points: torch.Tensor, cuts: Cuts, partial: torch.Tensor, p: PartialParams, clip: float
+                ) -> torch.Tensor:
+    """A signed distance ``[N, M]`` of the kept region (negative inside; for ``view`` a bound, and
+    at most ``clip`` outside, where the fitted SDF is clipped anyway)."""
     if p.mode == "crop":
         return torch.einsum("nmk,nk->nm", points.float(), cuts.directions.float()) - cuts.offsets.float()[:, None]
-    return _distance_to(partial, points, None) - p.thickness
+    return _distance_to(partial, points, p.thickness + clip) - p.thickness
 
 
 def write_partial_dataset(prepared_dir: Path, out_dir: Path, p: PartialParams, progress: bool = True) -> dict:

@@ -29,7 +29,8 @@ def pairwise_chamfer(a: torch.Tensor, b: torch.Tensor, max_elements: int = MAX_E
     """Chamfer distance ``[N, M]`` between every cloud of ``a [N, P, 3]`` and every cloud of
     ``b [M, Q, 3]``, computed in blocks of pairs of at most ``max_elements`` point distances."""
     if a.ndim != 3 or b.ndim != 3 or a.shape[2] != b.shape[2]:
-        raise ValueError(f"pairwise_chamfer: expected clouds [N,P,D] and [M,Q,D], got {tuple(a.shape)}, {tuple(b.shape)}")
+        raise ValueError(f"pairwise_chamfer: expected clouds [N,P,D] and [M,Q,D], got {tuple(a.shape)}, "
+                         f"{tuple(b.shape)}")
     n, m = a.shape[0], b.shape[0]
     out = a.new_zeros((n, m), dtype=torch.float32)
     if n == 0 or m == 0:

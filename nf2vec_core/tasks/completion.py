@@ -24,7 +24,7 @@ import torch
 
 from ..data.partial import PartialParams
 from ..errors import BadInputError, ConfigError
-from ..metrics.geometry import chamfer_distance, f_score
+from ..metrics.geometry import nearest_sq_dist
 from .transfer import TransferParams
 
 __all__ = ["CompletionParams", "nearest_partial", "cloud_scores", "completion_report"]
@@ -53,15 +53,23 @@ def nearest_partial(query: torch.Tensor, train_partial: torch.Tensor) -> torch.T
     """Row of the nearest (L2) training partial embedding ``train_partial [N, D]`` of each query
     partial embedding ``query [B, D]``: the item whose complete shape the retrieval baseline returns."""
     query, train_partial = torch.as_tensor(query).float(), torch.as_tensor(train_partial).float()
-    if query.ndim != 2 or train_partial.ndim != 2 or query.shape[1] != train_partial.shape[1] or len(train_partial) == 0:
+    if (query.ndim != 2 or train_partial.ndim != 2 or query.shape[1] != train_partial.shape[1]
+            or len(train_partial) == 0):
         raise BadInputError(None, f"nearest_partial: need embeddings [B, D] and [N >= 1, D], got "
                                   f"{tuple(query.shape)}, {tuple(train_partial.shape)}")
     return torch.cdist(query, train_partial, compute_mode="donot_use_mm_for_euclid_dist").argmin(1)
 
 
 def cloud_scores(pred: torch.Tensor, gt: torch.Tensor, threshold: float = 0.01) -> dict[str, torch.Tensor]:
-    """Per-shape Chamfer distance and F-score ``[B]`` of clouds ``pred [B, N, 3]`` against ``gt [B, M, 3]``."""
-    return {"chamfer": chamfer_distance(pred, gt), "fscore": f_score(pred, gt, threshold)}
+    """Per-shape Chamfer distance and F-score ``[B]`` of clouds ``pred [B, N, 3]`` against ``gt [B, M, 3]``
+    (:func:`~nf2vec_core.metrics.geometry.chamfer_distance`, :func:`~nf2vec_core.metrics.geometry.f_score`),
+    from one nearest-point search each way."""
+    d_pred, d_gt = nearest_sq_dist(pred, gt), nearest_sq_dist(gt, pred)
+    precision = (d_pred <= threshold ** 2).float().mean(1)
+    recall = (d_gt <= threshold ** 2).float().mean(1)
+    both = precision + recall
+    fscore = torch.where(both > 0, 2 * precision * recall / both.clamp_min(1e-12), torch.zeros_like(both))
+    return {"chamfer": d_pred.mean(1) + d_gt.mean(1), "fscore": fscore}
 
 
 def completion_report(gt: torch.Tensor, clouds: dict[str, torch.Tensor], threshold: float = 0.01

@@ -6,6 +6,7 @@ import torch
 
 from nf2vec_core.config import load_section
 from nf2vec_core.errors import BadInputError, ConfigError
+from nf2vec_core.metrics.geometry import chamfer_distance, f_score
 from nf2vec_core.tasks.completion import CompletionParams, cloud_scores, completion_report, nearest_partial
 
 
@@ -34,6 +35,7 @@ def test_a_half_shape_scores_worse_than_the_whole_and_the_report_has_every_set()
     top = torch.stack([b[b[:, 2] > 0][:150] for b in gt])           # the upper halves only
     s = cloud_scores(top, gt, 0.05)
     assert torch.all(s["chamfer"] > 1e-3) and torch.all(s["fscore"] < 0.9)
+    assert torch.allclose(s["chamfer"], chamfer_distance(top, gt)) and torch.equal(s["fscore"], f_score(top, gt, 0.05))
     rep = completion_report(gt, {"partial_input": top, "completion": gt + 0.001}, 0.05)
     assert set(rep) == {"partial_input", "completion"}
     assert rep["completion"]["fscore"] == 1.0 and rep["completion"]["chamfer"] < rep["partial_input"]["chamfer"]

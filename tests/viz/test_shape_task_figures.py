@@ -29,7 +29,8 @@ def test_generation_figure(tmp_path: Path):
 
 
 def test_completion_figure(tmp_path: Path):
-    out = plot_completions(_clouds(2), _clouds(2, 1), _clouds(2, 2), _clouds(2, 3), ["chair", "mug"], tmp_path / "c.png")
+    out = plot_completions(_clouds(2), _clouds(2, 1), _clouds(2, 2), _clouds(2, 3), ["chair", "mug"],
+                           tmp_path / "c.png")
     assert out.read_bytes()[:8] == PNG_MAGIC and out.stat().st_size > 1000
     with pytest.raises(BadInputError, match="1 names"):
         plot_completions(_clouds(2), _clouds(2), _clouds(2), _clouds(2), ["chair"], tmp_path / "bad.png")
