@@ -113,7 +113,7 @@ _POSITIVE_INTS = (
 )
 _NONNEGATIVE_INTS = (   # 0 means "all", "off" or "one per CPU" where these are used
     "points_per_step", "workers", "n_per_class", "seed", "init_seed", "n_val_views", "pe_freqs",
-    "num_freqs", "pca_dim", "n_calibration", "connectivity_pairs", "occ_warmup_steps",
+    "num_freqs", "pca_dim", "n_calibration", "connectivity_pairs", "occ_warmup_steps", "n_test_per_class",
 )
 _POSITIVE = ("lr", "w0", "w0_first", "rff_std", "mfn_scale", "clip", "fscore_threshold", "stitchup_alpha",
              "eps", "far", "scale_low", "scale_high")

@@ -168,6 +168,8 @@ BAD = [
     ("nerf.data.views.fov_deg", 180.0, "param 'nerf.data.views.fov_deg' must be in (1, 170)"),
     ("nerf.data.views.ambient", 1.5, "param 'nerf.data.views.ambient' must be in [0, 1]"),
     ("nerf.data.views.light_dir", [0.0, 0.0, 0.0], "param 'nerf.data.views.light_dir' must be a non-zero vector"),
+    ("nerf.data.views.palette", "rainbow", "param 'nerf.data.views.palette': 'rainbow' is not one of"),
+    ("nerf.data.n_test_per_class", -1, "param 'nerf.data.n_test_per_class' must be an integer >= 0, got -1"),
     ("nerf.arch.hidden", 0, "param 'nerf.arch.hidden' must be a positive integer"),
     ("nerf.arch.aabb", [1.0, -1.0, -1.0, -1.0, 1.0, 1.0], "param 'nerf.arch.aabb' must be (x0, y0, z0, x1, y1, z1)"),
     ("nerf.arch.kind", "voxel", "param 'nerf.arch.kind': 'voxel' is not one of"),
