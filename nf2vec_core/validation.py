@@ -109,17 +109,16 @@ _POSITIVE_INTS = (
     "points", "ks", "rff_features", "n_examples", "n_figure", "n_points", "count", "channels", "generator",
     "critic", "views", "plane_res", "plane_channels", "occ_resolution", "occ_update_every",
     "node_mlp_layers", "node_mlp_hidden", "edge_mlp_layers", "edge_mlp_hidden", "readout_hidden",
-    "hash_levels", "hash_features", "hash_base_res",
 )
 _NONNEGATIVE_INTS = (   # 0 means "all", "off" or "one per CPU" where these are used
     "points_per_step", "workers", "n_per_class", "seed", "init_seed", "n_val_views", "pe_freqs",
-    "num_freqs", "pca_dim", "n_calibration", "connectivity_pairs", "occ_warmup_steps", "n_test_per_class",
+    "num_freqs", "pca_dim", "n_calibration", "connectivity_pairs", "occ_warmup_steps",
 )
 _POSITIVE = ("lr", "w0", "w0_first", "rff_std", "mfn_scale", "clip", "fscore_threshold", "stitchup_alpha",
              "eps", "far", "scale_low", "scale_high")
 _NONNEGATIVE = ("weight_decay", "grad_clip", "fg_weight", "bg_weight", "gp_weight", "distill", "row_noise",
                 "contrastive", "jitter_sigma", "jitter_clip", "occ_step_size", "occ_threshold",
-                "alpha_threshold", "early_stop_eps", "near", "plane_init", "hash_init")
+                "alpha_threshold", "early_stop_eps", "near", "plane_init")
 _FRACTIONS = ("fg_fraction", "lr_final", "ambient", "color_jitter", "occ_ema_decay")
 _BELOW_ONE = ("dropout", "beta1", "beta2")
 _AT_LEAST_TWO = ("interpolation_steps", "curve_steps", "connectivity_steps")   # two ends of a path
@@ -136,8 +135,6 @@ NAME_RULES: dict[str, Rule] = {
     "max_yaw_deg": in_range(0.0, 180.0),
     "fov_deg": in_range(1.0, 170.0, lo_open=True, hi_open=True),
     "density_shift": finite, "density_bias": finite, "level": finite, "aabb": finite, "light_dir": finite,
-    "hash_log2_size": Rule(lambda v: _int(v) and 1 <= v <= 24, "must be an integer in [1, 24]"),   # 2..16M rows
-    "hash_growth": Rule(lambda v: _num(v) and v >= 1.0, "must be a number >= 1"),
 }
 
 CLASS_RULES: dict[str, dict[str, Rule]] = {

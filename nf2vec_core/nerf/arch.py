@@ -50,13 +50,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 import torch
 import torch.nn.functional as F
 
 from ..errors import ConfigError
+from ..validation import Rule, nonnegative as at_least_zero, positive_int
 from ..nf.init import _derive
 from ..nf.layout import TensorSpec, linear_tensor_specs
 from .hashgrid import hash_encode, level_resolutions
@@ -66,6 +67,9 @@ __all__ = ["NerfArch", "ARCH_VARIANTS", "arch_variant", "encode_frequencies", "n
 
 NerfKind = Literal["mlp", "triplane", "hash"]
 KINDS: tuple[str, ...] = ("mlp", "triplane", "hash")
+# the hash grid's params rules live here, beside the fields (nf2vec_core.validation reads them)
+_LOG2_SIZE = Rule(lambda v: isinstance(v, int) and 1 <= v <= 24, "must be an integer in [1, 24]")   # 2..16M rows
+_GROWTH = Rule(lambda v: v >= 1.0, "must be a number >= 1")
 HASH_FIELDS: tuple[str, ...] = ("hash_levels", "hash_log2_size", "hash_features", "hash_base_res", "hash_growth",
                                 "hash_init")
 MAX_HASH_RES = 1 << 16
@@ -93,12 +97,12 @@ class NerfArch:
     w0_first: float = 30.0               # tri-plane sine MLP: first layer
     density_activation: Literal["trunc_exp", "softplus", "relu"] = "trunc_exp"
     density_shift: float = -1.0
-    hash_levels: int = 8                 # hash grid: L
-    hash_log2_size: int = 12             # hash grid: T = 2^hash_log2_size rows per level
-    hash_features: int = 2               # hash grid: F
-    hash_base_res: int = 4               # hash grid: N_min, resolution of the coarsest level
-    hash_growth: float = 1.5             # hash grid: b, N_l = floor(N_min b^l)
-    hash_init: float = 1.0e-4            # hash-table features ~ U(-hash_init, hash_init) (Instant-NGP)
+    hash_levels: int = field(default=8, metadata={"rule": positive_int})  # hash grid: L
+    hash_log2_size: int = field(default=12, metadata={"rule": _LOG2_SIZE})  # hash grid: T = 2^hash_log2_size rows per level
+    hash_features: int = field(default=2, metadata={"rule": positive_int})  # hash grid: F
+    hash_base_res: int = field(default=4, metadata={"rule": positive_int})  # hash grid: N_min, resolution of the coarsest level
+    hash_growth: float = field(default=1.5, metadata={"rule": _GROWTH})  # hash grid: b, N_l = floor(N_min b^l)
+    hash_init: float = field(default=1.0e-4, metadata={"rule": at_least_zero})  # hash-table features ~ U(-hash_init, hash_init) (Instant-NGP)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -33,6 +33,7 @@ from safetensors.torch import save_file
 from ..data.procedural import generate_dataset
 from ..errors import BadInputError, ConfigError
 from ..store.io import atomic_path, check_matrix, open_tensors, write_csv, write_text
+from ..validation import at_least
 from .arch import NerfArch, init_nerf_batch
 from .blender import ViewSet, read_blender
 from .fit import NerfFitConfig, SceneBatch, fit_nerfs
@@ -47,7 +48,7 @@ class NerfDataParams:
 
     from_dataset: str = "shapes"           # a procedural entry of ``datasets`` (same objects and splits)
     n_per_class: int = 20                  # the first n objects of each class
-    n_test_per_class: int = 0              # also the first n test-split objects of each class (0: none more)
+    n_test_per_class: int = field(default=0, metadata={"rule": at_least(0)})  # also the first n test-split objects of each class (0: none more)
     views: ViewRenderConfig = field(default_factory=ViewRenderConfig)
 
 
