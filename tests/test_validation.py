@@ -168,8 +168,15 @@ BAD = [
     ("nerf.data.views.fov_deg", 180.0, "param 'nerf.data.views.fov_deg' must be in (1, 170)"),
     ("nerf.data.views.ambient", 1.5, "param 'nerf.data.views.ambient' must be in [0, 1]"),
     ("nerf.data.views.light_dir", [0.0, 0.0, 0.0], "param 'nerf.data.views.light_dir' must be a non-zero vector"),
+    ("nerf.data.views.palette", "rainbow", "param 'nerf.data.views.palette': 'rainbow' is not one of"),
+    ("nerf.data.n_test_per_class", -1, "param 'nerf.data.n_test_per_class' must be an integer >= 0, got -1"),
     ("nerf.arch.hidden", 0, "param 'nerf.arch.hidden' must be a positive integer"),
     ("nerf.arch.aabb", [1.0, -1.0, -1.0, -1.0, 1.0, 1.0], "param 'nerf.arch.aabb' must be (x0, y0, z0, x1, y1, z1)"),
+    ("nerf.arch.kind", "voxel", "param 'nerf.arch.kind': 'voxel' is not one of"),
+    ("nerf.arch.hash_levels", 0, "param 'nerf.arch.hash_levels' must be a positive integer, got 0"),
+    ("nerf.arch.hash_log2_size", 30, "param 'nerf.arch.hash_log2_size' must be an integer in [1, 24], got 30"),
+    ("nerf.arch.hash_growth", 0.5, "param 'nerf.arch.hash_growth' must be a number >= 1, got 0.5"),
+    ("nerf.arch.hash_init", -1e-4, "param 'nerf.arch.hash_init' must be a number >= 0"),
     ("nerf.fit.steps", 0, "param 'nerf.fit.steps' must be a positive integer"),
     ("nerf.fit.rays_per_step", -256, "param 'nerf.fit.rays_per_step' must be a positive integer"),
     ("nerf.fit.fg_fraction", 1.25, "param 'nerf.fit.fg_fraction' must be in [0, 1]"),
@@ -280,3 +287,13 @@ def test_stage_on_a_bad_params_file_exits_2_with_one_line(tmp_path, stage, args,
     assert "Traceback" not in res.stderr
     errors = [line for line in res.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and f"'{dotted}'" in errors[0], res.stderr
+
+
+def test_a_hash_grid_nerf_section_loads_and_its_sizes_are_checked_together():
+    p = with_value(default_params(), "nerf.arch.kind", "hash")
+    p = with_value(p, "nerf.arch.hash_levels", 6)
+    arch = load_section(p, "nerf.arch", NerfArch)
+    assert arch.kind == "hash" and arch.hash_levels == 6
+    p = with_value(p, "nerf.arch.hash_base_res", 20000)           # 20000 * 1.5^5 cells on the finest level
+    with pytest.raises(ConfigError, match=r"param 'nerf.arch.hash_levels': the finest hash level has resolution"):
+        load_section(p, "nerf.arch", NerfArch)

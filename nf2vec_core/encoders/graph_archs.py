@@ -13,11 +13,15 @@ Shape NFs (:class:`~nf2vec_core.nf.layout.ArchSpec`), layer by layer:
   node) feeds hidden layer ``i + 1``; linear layers ``l{i}`` (``linear`` edges) map hidden layer
   ``i + 1`` to ``i + 2``; outputs from the last hidden layer.
 
-Multiresolution grids (Müller et al. 2022): :func:`multires_grid_levels` lays out ``L`` levels of
-``F`` features, level ``l`` a dense ``res_l^3`` grid when it fits the table (cells at known
-positions) else a hash table of ``T`` entries (no positions); its levels feed the ``F`` channel
-nodes ``l*F .. l*F + F - 1`` (the features are concatenated level by level), like the planes of a
-tri-plane. A NeRF describer hands them to :func:`nf2vec_core.nerf.param_graph.grid_mlp_graph_arch`.
+Multiresolution grids (Müller et al. 2022; the layout of :mod:`nf2vec_core.nerf.hashgrid`):
+:func:`multires_grid_levels` describes ``L`` tables of ``T`` rows of ``F`` features stored level
+after level (``[L, T, F]``). Level ``l`` of resolution ``N_l`` has ``(N_l + 1)^3`` vertices; when
+they fit the table it indexes them one-to-one (vertex ``(x, y, z)`` at row ``x + s (y + s z)``,
+``s = N_l + 1``, at ``u = (x, y, z) / N_l``: cells at known positions) and its rows past ``s^3``
+are never read, so they are not in the graph (they do not change the field); otherwise all ``T``
+rows are hashed (no positions). Level ``l`` feeds the ``F`` channel nodes ``l*F .. l*F + F - 1``
+(the features are concatenated level by level), like the planes of a tri-plane. A NeRF describer
+hands them to :func:`nf2vec_core.nerf.param_graph.grid_mlp_graph_arch`.
 """
 from __future__ import annotations
 
@@ -79,19 +83,20 @@ def shape_graph_arch(spec: ArchSpec) -> GraphArch:
 
 def multires_grid_levels(offset: int, resolutions: Sequence[int], table_size: int, features: int, *,
                          prefix: str = "level") -> tuple[tuple[GridLevel, ...], int]:
-    """Levels of a 3-D multiresolution grid stored level after level from ``offset``, level ``l``
-    as ``[entries, features]`` (spatial-major): ``res^3`` entries indexed ``x + res * (y + res * z)``
-    when ``res^3 <= table_size`` (dense, positions known), else ``table_size`` hashed entries.
-    Returns the levels (cell groups ``{prefix}{l}``) and the flat index after the last one."""
+    """Levels of a 3-D multiresolution grid stored as ``tables [L, table_size, features]`` from
+    ``offset`` (module docstring): level ``l`` of resolution ``resolutions[l]`` is dense (its
+    ``(res + 1)^3`` vertex rows, the first ones of its table, at known positions) when they fit
+    ``table_size``, else ``table_size`` hashed rows. Returns the levels (cell groups
+    ``{prefix}{l}``) and the flat index after the last table."""
     levels = []
     for lvl, res in enumerate(resolutions):
-        dense = res ** 3 <= table_size
-        spatial = (res, res, res) if dense else (table_size,)
-        level = GridLevel(f"{prefix}{lvl}", offset, spatial, features, channel_major=False,
-                          channel_offset=lvl * features, axes=(2, 1, 0) if dense else None,
-                          resolution=float(res))
-        levels.append(level)
-        offset += level.numel
+        side = int(res) + 1
+        dense = side ** 3 <= table_size
+        spatial = (side, side, side) if dense else (table_size,)
+        levels.append(GridLevel(f"{prefix}{lvl}", offset, spatial, features, channel_major=False,
+                                channel_offset=lvl * features, axes=(2, 1, 0) if dense else None,
+                                resolution=float(res)))
+        offset += table_size * features
     return tuple(levels), offset
 
 

@@ -6,7 +6,9 @@ Modules (one topic each):
 * :mod:`.blender` -- the Blender / NeRF-synthetic layout (``transforms_{split}.json`` + RGBA PNGs).
 * :mod:`.rays` -- camera poses (OpenGL convention) and ray generation, ray/box bounds.
 * :mod:`.synthetic_views` -- the embedded multi-view dataset: procedural objects rendered from a sphere.
-* :mod:`.arch` -- NeRF architectures (frequency-encoded MLP, tri-plane + sine MLP) on ``[N, P]``.
+* :mod:`.arch` -- NeRF architectures (frequency-encoded MLP, tri-plane + sine MLP, hash grid + MLP) on
+  ``[N, P]``; paper 003's unseen-architecture variants.
+* :mod:`.hashgrid` -- the multiresolution hash encoding (Instant-NGP), batched over NeRFs.
 * :mod:`.render_config` -- sampling and compositing settings (the ``render`` params sub-section).
 * :mod:`.render` -- volume rendering of a batch of NeRFs (nerfacc; pure-PyTorch reference).
 * :mod:`.occgrid` -- occupancy grids per NeRF and ray marching (nerfacc's CUDA kernel; a

@@ -1,6 +1,6 @@
 """NeRF architectures as batched functional models over flat parameter vectors ``[N, P]``.
 
-Two kinds, both mapping a 3-D point (no view direction) to 4 raw outputs ``(r, g, b, density)``
+Three kinds, all mapping a 3-D point (no view direction) to 4 raw outputs ``(r, g, b, density)``
 (paper 000 §VI "General settings"; paper 003 appendix B):
 
 * ``mlp`` -- the nf2vec NeRF: frequency encoding of the point, ``depth`` hidden linear layers of
@@ -12,6 +12,15 @@ Two kinds, both mapping a 3-D point (no view direction) to 4 raw outputs ``(r, g
   2022; Cardace et al. 2024) sampled bilinearly and summed (``C`` features) or concatenated
   (``3C``), optionally concatenated with the frequency encoding, then a sine MLP (SIREN layers:
   ``h = sin(w0 (W x + b))``) of ``depth`` x ``hidden`` and a linear output of 4.
+* ``hash`` -- a multiresolution hash grid (Müller et al. 2022, Instant-NGP; :mod:`.hashgrid`):
+  ``hash_levels`` levels of ``2^hash_log2_size`` rows of ``hash_features`` features, resolutions
+  ``floor(hash_base_res * hash_growth^l)``, trilinear interpolation of the 8 cell corners, the
+  spatial hash with Instant-NGP's primes; the ``L * F`` features (optionally concatenated with the
+  frequency encoding: set ``num_freqs: 0`` for the plain Instant-NGP input) feed a ReLU MLP of
+  ``depth`` x ``hidden`` and a linear output of 4 (density and colour from one small head).
+
+Paper 003's "unseen architectures" (MLP-2L, MLP-32H, TRI-2L, TRI-32H, TRI-16W, TRI-8C) change one
+size of the MLP or tri-plane NeRF: :data:`ARCH_VARIANTS` / :func:`arch_variant`.
 
 Coordinates. A world point ``x`` is first normalised by the scene box ``aabb = (x0,y0,z0,x1,y1,z1)``
 to ``u = (x - lo) / (hi - lo)`` in ``[0, 1]^3``. Frequency encoding with ``L = num_freqs``:
@@ -31,24 +40,41 @@ Flat layout (what :meth:`NerfArch.tensors` lists, in order; weights ``[out, in]`
 * ``mlp``: ``l0.weight [hidden, enc]``, ``l0.bias``, ``l1.*`` ... ``l{depth-1}.*``, ``out.weight [4, hidden]``, ``out.bias [4]``.
 * ``triplane``: ``planes [3, C, R, R]`` first, then the same MLP layers with
   ``l0`` input ``C`` (sum) or ``3C`` (concat) plus the encoding size.
+* ``hash``: ``tables [L, T, F]`` first, then the same MLP layers with ``l0`` input ``L F`` plus
+  the encoding size.
+
+``arch.json`` (:meth:`NerfArch.to_json`) lists the ``hash_*`` sizes only for the ``hash`` kind.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 import torch
 import torch.nn.functional as F
 
+from ..errors import ConfigError
+from ..validation import Rule, nonnegative as at_least_zero, positive_int
 from ..nf.init import _derive
 from ..nf.layout import TensorSpec, linear_tensor_specs
+from .hashgrid import hash_encode, level_resolutions
 
-__all__ = ["NerfArch", "encode_frequencies", "normalize_points", "nerf_forward", "activate", "radiance", "trunc_exp",
-           "init_nerf", "init_nerf_batch", "unflatten"]
+__all__ = ["NerfArch", "ARCH_VARIANTS", "arch_variant", "encode_frequencies", "normalize_points", "nerf_forward",
+           "activate", "radiance", "trunc_exp", "init_nerf", "init_nerf_batch", "unflatten"]
 
-NerfKind = Literal["mlp", "triplane"]
+NerfKind = Literal["mlp", "triplane", "hash"]
+KINDS: tuple[str, ...] = ("mlp", "triplane", "hash")
+# the hash grid's params rules live here, beside the fields (nf2vec_core.validation reads them)
+_LOG2_SIZE = Rule(lambda v: isinstance(v, int) and 1 <= v <= 24, "must be an integer in [1, 24]")   # 2..16M rows
+_GROWTH = Rule(lambda v: v >= 1.0, "must be a number >= 1")
+HASH_FIELDS: tuple[str, ...] = ("hash_levels", "hash_log2_size", "hash_features", "hash_base_res", "hash_growth",
+                                "hash_init")
+MAX_HASH_RES = 1 << 16
+"""Finest hash-grid resolution allowed: float32 box coordinates resolve cells of about 2^-16 at best
+(a finer level would interpolate between rows that no point can tell apart)."""
 PLANE_AXES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2))
 """Axes ``(a, b)`` of tri-plane ``p``: ``a`` indexes the columns, ``b`` the rows."""
 
@@ -71,10 +97,16 @@ class NerfArch:
     w0_first: float = 30.0               # tri-plane sine MLP: first layer
     density_activation: Literal["trunc_exp", "softplus", "relu"] = "trunc_exp"
     density_shift: float = -1.0
+    hash_levels: int = field(default=8, metadata={"rule": positive_int})  # hash grid: L
+    hash_log2_size: int = field(default=12, metadata={"rule": _LOG2_SIZE})  # hash grid: T = 2^hash_log2_size rows per level
+    hash_features: int = field(default=2, metadata={"rule": positive_int})  # hash grid: F
+    hash_base_res: int = field(default=4, metadata={"rule": positive_int})  # hash grid: N_min, resolution of the coarsest level
+    hash_growth: float = field(default=1.5, metadata={"rule": _GROWTH})  # hash grid: b, N_l = floor(N_min b^l)
+    hash_init: float = field(default=1.0e-4, metadata={"rule": at_least_zero})  # hash-table features ~ U(-hash_init, hash_init) (Instant-NGP)
 
     def __post_init__(self) -> None:
-        if self.kind not in ("mlp", "triplane"):
-            raise ValueError(f"nerf.kind: unknown NeRF kind {self.kind!r}; expected 'mlp' or 'triplane'")
+        if self.kind not in KINDS:
+            raise ValueError(f"nerf.kind: unknown NeRF kind {self.kind!r}; expected one of {list(KINDS)}")
         for name in ("hidden", "depth"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"nerf.{name}: must be >= 1, got {getattr(self, name)}")
@@ -85,12 +117,35 @@ class NerfArch:
         if self.kind == "triplane" and (self.plane_res < 2 or self.plane_channels < 1):
             raise ValueError(f"nerf: tri-planes need plane_res >= 2 and plane_channels >= 1, got "
                              f"{self.plane_res}, {self.plane_channels}")
+        if self.kind == "hash":
+            self._check_hash()
         if self.plane_reduce not in ("sum", "concat"):
             raise ValueError(f"nerf.plane_reduce: expected 'sum' or 'concat', got {self.plane_reduce!r}")
         if len(self.aabb) != 6 or any(self.aabb[i + 3] <= self.aabb[i] for i in range(3)):
             raise ValueError(f"nerf.aabb: expected (x0, y0, z0, x1, y1, z1) with x1 > x0 etc., got {self.aabb}")
 
+    def _check_hash(self) -> None:
+        for name in ("hash_levels", "hash_features", "hash_base_res"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"param '{name}' must be >= 1 for a hash grid, got {getattr(self, name)}")
+        if not 1 <= self.hash_log2_size <= 24:
+            raise ValueError(f"param 'hash_log2_size' must be in [1, 24], got {self.hash_log2_size}")
+        if self.hash_growth < 1.0:
+            raise ValueError(f"param 'hash_growth' must be >= 1, got {self.hash_growth}")
+        if self.hash_resolutions[-1] > MAX_HASH_RES:
+            raise ValueError(f"param 'hash_levels': the finest hash level has resolution {self.hash_resolutions[-1]} "
+                             f"> {MAX_HASH_RES}; lower hash_growth, hash_levels or hash_base_res")
+
     # ------------------------------------------------------------------ layout
+    @property
+    def hash_resolutions(self) -> tuple[int, ...]:
+        """Grid resolution of every hash level, coarsest first."""
+        return level_resolutions(self.hash_base_res, self.hash_growth, self.hash_levels)
+
+    @property
+    def hash_table_size(self) -> int:
+        return 1 << self.hash_log2_size
+
     @property
     def encoding_dim(self) -> int:
         return 6 * self.num_freqs + (3 if self.include_xyz else 0)
@@ -100,6 +155,8 @@ class NerfArch:
         """Width of the first linear layer's input."""
         if self.kind == "mlp":
             return self.encoding_dim
+        if self.kind == "hash":
+            return self.hash_levels * self.hash_features + self.encoding_dim
         planes = self.plane_channels * (3 if self.plane_reduce == "concat" else 1)
         return planes + self.encoding_dim
 
@@ -115,6 +172,9 @@ class NerfArch:
             shape = (3, self.plane_channels, self.plane_res, self.plane_res)
             specs.append(TensorSpec("planes", shape, off))
             off += specs[-1].numel
+        elif self.kind == "hash":
+            specs.append(TensorSpec("tables", (self.hash_levels, self.hash_table_size, self.hash_features), off))
+            off += specs[-1].numel
         return specs + linear_tensor_specs(self.linear_layers(), off)
 
     @property
@@ -122,11 +182,16 @@ class NerfArch:
         return self.tensors()[-1].stop
 
     def flops_per_sample(self) -> int:
-        """Multiply-adds x 2 of the MLP at one sample (encoding and plane lookups not counted)."""
+        """Multiply-adds x 2 of the MLP at one sample (encoding, plane and hash lookups not counted)."""
         return 2 * sum(i * o for _, i, o in self.linear_layers())
 
     def to_json(self) -> str:
-        return json.dumps({"arch": asdict(self), "num_params": self.num_params,
+        """The sizes, parameter count and tensor layout; the ``hash_*`` sizes only for a hash grid."""
+        arch = asdict(self)
+        if self.kind != "hash":
+            for name in HASH_FIELDS:
+                del arch[name]
+        return json.dumps({"arch": arch, "num_params": self.num_params,
                            "tensors": [{"name": t.name, "shape": list(t.shape), "offset": t.offset}
                                        for t in self.tensors()]}, indent=2)
 
@@ -211,15 +276,17 @@ def nerf_forward(arch: NerfArch, theta: torch.Tensor, x: torch.Tensor) -> torch.
     feats = []
     if arch.kind == "triplane":
         feats.append(_sample_planes(arch, p["planes"], u))
+    elif arch.kind == "hash":
+        feats.append(hash_encode(p["tables"], u, arch.hash_resolutions))
     if arch.encoding_dim:
         feats.append(encode_frequencies(u, arch.num_freqs, arch.include_xyz))
     h = feats[0] if len(feats) == 1 else torch.cat(feats, dim=-1)
     for i in range(arch.depth):
         z = _linear(h, p[f"l{i}.weight"], p[f"l{i}.bias"])
-        if arch.kind == "mlp":
-            h = torch.relu(z)
-        else:
+        if arch.kind == "triplane":
             h = torch.sin((arch.w0_first if i == 0 else arch.w0) * z)
+        else:
+            h = torch.relu(z)
     return _linear(h, p["out.weight"], p["out.bias"])
 
 
@@ -250,6 +317,7 @@ def init_nerf(arch: NerfArch, seed: int) -> torch.Tensor:
 
     ``mlp``: He-uniform ``U(+-sqrt(6/in))`` weights for the ReLU layers, ``U(+-1/sqrt(in))`` for
     the output layer, biases ``U(+-1/sqrt(in))`` (the ``torch.nn.Linear`` default).
+    ``hash``: tables ``U(+-hash_init)`` (Instant-NGP), then the ``mlp`` init of the ReLU head.
     ``triplane``: planes ``U(+-plane_init)``; SIREN init (first layer ``U(+-1/in)``, others
     ``U(+-sqrt(6/in)/w0)``), biases ``U(+-1/sqrt(in))``.
     """
@@ -260,13 +328,16 @@ def init_nerf(arch: NerfArch, seed: int) -> torch.Tensor:
         if t.name == "planes":
             parts.append(_uniform(gen, t.shape, arch.plane_init))
             continue
+        if t.name == "tables":
+            parts.append(_uniform(gen, t.shape, arch.hash_init))
+            continue
         layer, kind = t.name.rsplit(".", 1)
         fan_in = fan_ins[layer]
         if kind == "bias":
             parts.append(_uniform(gen, t.shape, 1.0 / math.sqrt(fan_in)))
         elif layer == "out":
             parts.append(_uniform(gen, t.shape, 1.0 / math.sqrt(fan_in)))
-        elif arch.kind == "mlp":
+        elif arch.kind != "triplane":
             parts.append(_uniform(gen, t.shape, math.sqrt(6.0 / fan_in)))
         elif layer == "l0":
             parts.append(_uniform(gen, t.shape, 1.0 / fan_in))
@@ -283,3 +354,28 @@ def init_nerf_batch(arch: NerfArch, n: int, *, seed: int, mode: str = "shared", 
     if mode == "random":
         return torch.stack([init_nerf(arch, _derive(seed, start_index + i)) for i in range(n)])
     raise ValueError(f"nerf init: unknown mode {mode!r}; expected 'shared' or 'random'")
+
+
+# ------------------------------------------------------------------------ variants
+ARCH_VARIANTS: dict[str, tuple[str, dict[str, int]]] = {
+    "MLP-2L": ("mlp", {"depth": 2}),
+    "MLP-32H": ("mlp", {"hidden": 32}),
+    "TRI-2L": ("triplane", {"depth": 2}),
+    "TRI-32H": ("triplane", {"hidden": 32}),
+    "TRI-16W": ("triplane", {"plane_res": 16}),
+    "TRI-8C": ("triplane", {"plane_channels": 8}),
+}
+"""Paper 003's unseen architectures (§4.2): the kind each applies to and the sizes it changes
+(2 hidden layers instead of 3, width 32 instead of 64, planes of resolution 16 instead of 32,
+8 channels instead of 16). In params: the same ``nerf.arch`` keys (``depth``, ``hidden``,
+``plane_res``, ``plane_channels``)."""
+
+
+def arch_variant(base: NerfArch, name: str) -> NerfArch:
+    """The unseen-architecture variant ``name`` of :data:`ARCH_VARIANTS` built on ``base`` (of its kind)."""
+    if name not in ARCH_VARIANTS:
+        raise ConfigError(f"unknown NeRF architecture variant {name!r}; expected one of {list(ARCH_VARIANTS)}")
+    kind, changes = ARCH_VARIANTS[name]
+    if base.kind != kind:
+        raise ConfigError(f"NeRF variant {name!r} changes a {kind} NeRF, got a {base.kind} base architecture")
+    return dataclasses.replace(base, **changes)

@@ -2,7 +2,9 @@
 
 ``render_views_dataset`` renders a per-class subset of the procedural shapes of a ``datasets``
 entry (the same objects, ids and train/val/test splits as its prepared shape dataset, so that shape
-NFs and NeRFs of one object can be paired) into the Blender layout, one folder per object.
+NFs and NeRFs of one object can be paired) into the Blender layout, one folder per object: the
+first ``n_per_class`` objects of every class, plus, with ``n_test_per_class``, the first test-split
+objects of every class up to that many (a larger test split at the cost of its objects only).
 
 The NeRF store (``fit_nerf_dataset`` / :class:`NerfDataset`), one directory per dataset::
 
@@ -31,6 +33,7 @@ from safetensors.torch import save_file
 from ..data.procedural import generate_dataset
 from ..errors import BadInputError, ConfigError
 from ..store.io import atomic_path, check_matrix, open_tensors, write_csv, write_text
+from ..validation import at_least
 from .arch import NerfArch, init_nerf_batch
 from .blender import ViewSet, read_blender
 from .fit import NerfFitConfig, SceneBatch, fit_nerfs
@@ -45,15 +48,26 @@ class NerfDataParams:
 
     from_dataset: str = "shapes"           # a procedural entry of ``datasets`` (same objects and splits)
     n_per_class: int = 20                  # the first n objects of each class
+    n_test_per_class: int = field(default=0, metadata={"rule": at_least(0)})  # also the first n test-split objects of each class (0: none more)
     views: ViewRenderConfig = field(default_factory=ViewRenderConfig)
 
 
-def select_objects(prepared_index: pd.DataFrame, n_per_class: int) -> pd.DataFrame:
-    """The first ``n_per_class`` rows of every class of a prepared procedural index (in order)."""
+def select_objects(prepared_index: pd.DataFrame, n_per_class: int, n_test_per_class: int = 0) -> pd.DataFrame:
+    """The first ``n_per_class`` rows of every class of a prepared procedural index, and the first
+    ``n_test_per_class`` rows of every class whose split is ``test`` (index order kept). A class with
+    fewer test rows than asked is an error."""
     if n_per_class < 1:
         raise ConfigError(f"param 'nerf.data.n_per_class': must be >= 1, got {n_per_class}")
-    pos = prepared_index.groupby("class_name").cumcount()
-    return prepared_index[pos < n_per_class].reset_index(drop=True)
+    keep = prepared_index.groupby("class_name").cumcount() < n_per_class
+    if n_test_per_class > 0:
+        test = prepared_index["split"] == "test"
+        counts = test.groupby(prepared_index["class_name"]).sum()
+        short = counts[counts < n_test_per_class]
+        if len(short):
+            raise ConfigError(f"param 'nerf.data.n_test_per_class': class {short.index[0]!r} has only "
+                              f"{int(short.iloc[0])} test objects, asked for {n_test_per_class}")
+        keep |= test & (test.groupby(prepared_index["class_name"]).cumsum() <= n_test_per_class)
+    return prepared_index[keep].reset_index(drop=True)
 
 
 def render_views_dataset(shape_params, prepared_index: pd.DataFrame, p: NerfDataParams, out_dir: Path,
@@ -65,7 +79,7 @@ def render_views_dataset(shape_params, prepared_index: pd.DataFrame, p: NerfData
     shapes = generate_dataset(shape_params.n_per_class, shape_params.seed, shape_params.classes,
                               shape_params.max_yaw_deg)
     by_id = {f"{s.class_name}_{i:04d}": s for i, s in enumerate(shapes)}
-    chosen = select_objects(prepared_index, p.n_per_class)
+    chosen = select_objects(prepared_index, p.n_per_class, p.n_test_per_class)
     missing = [i for i in chosen["id"] if i not in by_id]
     if missing:
         raise BadInputError(None, f"prepared index ids {missing[:3]} are not shapes of {p.from_dataset!r} "

@@ -44,7 +44,8 @@ def nerf_row_width(arch: NerfArch) -> int:
 def nerf_rows(arch: NerfArch, theta: torch.Tensor) -> torch.Tensor:
     """Encoder input ``[N, S, H]`` of MLP NeRFs ``theta [N, P]``: rows ``[W_i | b_i]``, zero-padded."""
     if arch.kind != "mlp":
-        raise ConfigError("nf2vec on NeRFs: the row encoder needs an 'mlp' NeRF (tri-planes have no neuron rows)")
+        raise ConfigError(f"nf2vec on NeRFs: the row encoder needs an 'mlp' NeRF, got {arch.kind!r} (its grids are "
+                          "not neuron rows)")
     p = unflatten(arch, theta)
     width = nerf_row_width(arch)
     rows = []

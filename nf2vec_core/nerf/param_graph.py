@@ -20,8 +20,14 @@ channel-major, ``planes [3, C, R, R]``: texel ``(row r, col c)`` of channel ``k`
 ``p*C*R*R + k*R*R + r*R + c`` and sits at ``u_a = c / (R - 1)``, ``u_b = r / (R - 1)`` (rows follow
 ``b``, columns ``a``), which is what its edge's positional slots hold.
 
-A grid NeRF of another kind (e.g. a multiresolution hash grid) needs only its levels
-(:func:`nf2vec_core.encoders.graph_archs.multires_grid_levels`) and its MLP tensors, given to
+Hash grid (``tables [L, T, F]``, :mod:`.hashgrid`): the levels of
+:func:`nf2vec_core.encoders.graph_archs.multires_grid_levels` feed ``L*F`` channel nodes (level
+``l``: channels ``l*F ..``); a coarse level that indexes its ``(N_l + 1)^3`` vertices one-to-one has
+a cell node per vertex at ``u = vertex / N_l`` (its unread rows past ``(N_l + 1)^3`` are left out of
+the graph), a hashed level a cell node per table row (no position). Permuting the ``F`` features
+of one level (all its rows alike) with the matching columns of ``l0`` is a symmetry.
+
+A grid NeRF of another kind needs only its levels and its MLP tensors, given to
 :func:`grid_mlp_graph_arch`; :func:`nerf_graph_arch` is where a new ``NerfArch.kind`` is dispatched.
 """
 from __future__ import annotations
@@ -29,7 +35,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Sequence
 
-from ..encoders.graph_archs import phase_attrs
+from ..encoders.graph_archs import multires_grid_levels, phase_attrs
 from ..encoders.param_graph import NODE_ATTR_DIM, DenseBlock, EncodingBlock, GraphArch, GridBlock, GridLevel, NodeGroup
 from ..errors import BadInputError
 from ..nf.layout import TensorSpec
@@ -108,9 +114,18 @@ def nerf_graph_arch(arch: NerfArch) -> GraphArch:
     elif arch.kind == "triplane":
         levels = triplane_levels(arch, t["planes"].offset)
         channels = arch.plane_channels * (3 if arch.plane_reduce == "concat" else 1)
+    elif arch.kind == "hash":
+        levels, _ = multires_grid_levels(t["tables"].offset, arch.hash_resolutions, arch.hash_table_size,
+                                         arch.hash_features)
+        channels = arch.hash_levels * arch.hash_features
     else:
         raise BadInputError(None, f"nerf param graph: no graph for NeRF kind {arch.kind!r}")
-    name = f"nerf {arch.kind} {arch.depth}x{arch.hidden}" + (f" {arch.plane_res}^2x{channels}" if levels else "")
+    name = f"nerf {arch.kind} {arch.depth}x{arch.hidden}"
+    if arch.kind == "triplane":
+        name += f" {arch.plane_res}^2x{channels}"
+    elif arch.kind == "hash":
+        name += (f" L{arch.hash_levels} T2^{arch.hash_log2_size} F{arch.hash_features} "
+                 f"N{arch.hash_base_res} b{arch.hash_growth:g}")
     return grid_mlp_graph_arch(name, arch.num_params, levels, channels, arch.num_freqs, arch.include_xyz, mlp)
 
 

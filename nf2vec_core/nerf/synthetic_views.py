@@ -14,9 +14,17 @@ the radiance of a surface point does not depend on the viewing direction -- exac
 without view-direction input can represent. Everything is deterministic in the configuration and
 the shape; ``color_jitter`` perturbs the part colours per shape from ``(seed, shape seed)`` (the
 colour augmentation of paper 000 §VI).
+
+Colours (``palette``). ``part`` (the default): part ``k`` of every object has colour
+``PALETTE[k]`` and the material is the configured ``ambient``, so objects of one class share their
+colours and the colour alone can give the class away. ``object``: every object draws its own
+palette and material from ``(seed, shape seed)``: each part an HSV colour (hue uniform, saturation
+in :data:`OBJECT_SATURATION`, value in :data:`OBJECT_VALUE`) and the ambient term uniform in
+:data:`OBJECT_AMBIENT` -- ShapeNet-like objects whose colours say nothing about their class.
 """
 from __future__ import annotations
 
+import colorsys
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,14 +40,20 @@ from ..errors import ConfigError
 from .blender import ViewSet, background_color, focal_from_fov, write_blender
 from .rays import sphere_poses
 
-__all__ = ["ViewRenderConfig", "ShapeViews", "PALETTE", "part_colors", "face_labels", "rasterize",
-           "render_mesh", "render_shape", "render_dataset"]
+__all__ = ["ViewRenderConfig", "ShapeViews", "PALETTE", "PALETTES", "part_colors", "shape_ambient", "face_labels",
+           "rasterize", "render_mesh", "render_shape", "render_dataset"]
 
 PALETTE: tuple[tuple[float, float, float], ...] = (
     (0.122, 0.467, 0.706), (1.000, 0.498, 0.055), (0.173, 0.627, 0.173), (0.839, 0.153, 0.157),
     (0.580, 0.404, 0.741), (0.549, 0.337, 0.294), (0.890, 0.467, 0.761), (0.737, 0.741, 0.133),
 )
 """Base colour of part id ``k`` (matplotlib's tab10 without the greys); ids wrap around."""
+
+PALETTES: tuple[str, ...] = ("part", "object")
+OBJECT_SATURATION: tuple[float, float] = (0.2, 0.9)
+OBJECT_VALUE: tuple[float, float] = (0.35, 1.0)
+OBJECT_AMBIENT: tuple[float, float] = (0.2, 0.6)
+"""Ranges of the ``object`` palette: HSV saturation and value of each part colour, ambient term."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,7 @@ class ViewRenderConfig:
     light_dir: tuple[float, float, float] = (0.4, 1.0, 0.6)   # object frame, +y up
     color_jitter: float = 0.0          # max per-channel colour change per part and shape
     seed: int = 0
+    palette: Literal["part", "object"] = "part"   # part: PALETTE by part id; object: per-object colours and material
 
     def __post_init__(self) -> None:
         for name in ("n_views", "height", "width", "supersample"):
@@ -72,6 +87,8 @@ class ViewRenderConfig:
             raise ValueError(f"render_views.radius: cameras must be outside the object box, got {self.radius}")
         if not 0.0 <= self.ambient <= 1.0 or not 0.0 <= self.color_jitter <= 1.0:
             raise ValueError("render_views.ambient and color_jitter must be in [0, 1]")
+        if self.palette not in PALETTES:
+            raise ValueError(f"param 'palette' must be one of {list(PALETTES)}, got {self.palette!r}")
 
     @property
     def camera_angle_x(self) -> float:
@@ -110,14 +127,31 @@ class ShapeViews:
 
 
 # ------------------------------------------------------------------------------ colours
+def _object_rng(shape: ProceduralShape, cfg: ViewRenderConfig, stream: int) -> np.random.Generator:
+    return np.random.default_rng([int(cfg.seed), int(shape.seed), stream])
+
+
 def part_colors(shape: ProceduralShape, cfg: ViewRenderConfig) -> np.ndarray:
     """Colour ``[n_parts, 3]`` of every semantic part of ``shape`` (palette + optional jitter)."""
     n = len(PART_NAMES[shape.class_name])
-    base = np.array([PALETTE[k % len(PALETTE)] for k in range(n)], dtype=np.float64)
+    if cfg.palette == "object":
+        hsv = _object_rng(shape, cfg, 13).uniform([0.0, OBJECT_SATURATION[0], OBJECT_VALUE[0]],
+                                                  [1.0, OBJECT_SATURATION[1], OBJECT_VALUE[1]], (n, 3))
+        base = np.array([colorsys.hsv_to_rgb(*c) for c in hsv], dtype=np.float64)
+    else:
+        base = np.array([PALETTE[k % len(PALETTE)] for k in range(n)], dtype=np.float64)
     if cfg.color_jitter > 0:
         rng = np.random.default_rng([int(cfg.seed), int(shape.seed), 7])
         base = np.clip(base + rng.uniform(-cfg.color_jitter, cfg.color_jitter, base.shape), 0.0, 1.0)
     return base
+
+
+def shape_ambient(shape: ProceduralShape, cfg: ViewRenderConfig) -> float:
+    """The ambient term of ``shape``'s material: ``cfg.ambient`` (``part``), or drawn per object
+    from ``(seed, shape seed)`` in :data:`OBJECT_AMBIENT` (``object``)."""
+    if cfg.palette == "object":
+        return float(_object_rng(shape, cfg, 17).uniform(*OBJECT_AMBIENT))
+    return cfg.ambient
 
 
 def face_labels(shape: ProceduralShape, faces_center: np.ndarray) -> np.ndarray:
@@ -248,7 +282,7 @@ def render_shape(shape: ProceduralShape, cfg: ViewRenderConfig, split: str = "tr
         if cfg.shading == "lambert" else None
     c2w = cfg.poses(split)
     rgba = render_mesh(verts, faces, colors, c2w, cfg.focal, cfg.height, cfg.width, vertex_normals=normals,
-                       supersample=cfg.supersample, ambient=cfg.ambient, light_dir=cfg.light_dir)
+                       supersample=cfg.supersample, ambient=shape_ambient(shape, cfg), light_dir=cfg.light_dir)
     return ShapeViews(rgba, c2w, cfg.camera_angle_x)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -113,8 +114,7 @@ def test_pipeline_rows_name_the_missing_metrics(tmp_path):
 def test_load_arena_reads_the_shipped_run_table():
     from nf2vec_core.arena.studies import load_arena
     from nf2vec_core.config import read_params
-    from conftest import REPO_ROOT
-    p = read_params(REPO_ROOT / "params.yaml")
+    p = read_params(Path(__file__).resolve().parents[2] / "params.yaml")
     arena = load_arena(p)
     assert [r.name for r in arena.runs] == list(p["arena"]["runs"])
     assert arena.nfs["siren"] == NFParams(family="siren", hidden=32, depth=2, w0=30.0, w0_first=30.0)

@@ -24,6 +24,8 @@ NERFS = {
     "triplane": NerfArch(kind="triplane", plane_res=4, plane_channels=3, hidden=8, depth=2, num_freqs=1),
     "triplane-concat": NerfArch(kind="triplane", plane_res=3, plane_channels=2, plane_reduce="concat", hidden=6,
                                 depth=2, num_freqs=1),
+    "hash": NerfArch(kind="hash", hash_levels=3, hash_log2_size=6, hash_features=3, hash_base_res=2, hash_growth=2.0,
+                     hidden=8, depth=2, num_freqs=1),
 }
 SHAPES = {
     "siren": ArchSpec(family="siren", hidden=8, depth=2),
@@ -68,6 +70,14 @@ def permute_nerf(arch: NerfArch, theta: torch.Tensor, gen: torch.Generator) -> t
             if arch.plane_reduce == "concat" or q == 0:
                 p["l0.weight"] = _cols(p["l0.weight"], perm, q * c if arch.plane_reduce == "concat" else 0)
         p["planes"] = planes
+    if arch.kind == "hash":                                    # each level's features, all its rows alike
+        f = arch.hash_features
+        tables = p["tables"].clone()
+        for lvl in range(arch.hash_levels):
+            perm = torch.randperm(f, generator=gen)
+            tables[:, lvl] = p["tables"][:, lvl][..., perm]
+            p["l0.weight"] = _cols(p["l0.weight"], perm, lvl * f)
+        p["tables"] = tables
     return _flat(arch.tensors(), p, theta.shape[0])
 
 
@@ -93,6 +103,8 @@ def permute_shape(spec: ArchSpec, theta: torch.Tensor, gen: torch.Generator) -> 
 def _nerf_case(name: str, gen: torch.Generator):
     arch = NERFS[name]
     theta = init_nerf_batch(arch, 2, seed=11, mode="random").double()
+    if arch.kind == "hash":                                   # tables of a trained size (the init is ~1e-4)
+        theta[:, :arch.tensors()[0].numel] = torch.rand(2, arch.tensors()[0].numel, generator=gen).double() - 0.5
     permuted = permute_nerf(arch, theta, gen)
     x = torch.rand(64, 3, generator=gen, dtype=torch.float64) * 2 - 1
     assert torch.allclose(nerf_forward(arch, theta, x), nerf_forward(arch, permuted, x), atol=1e-10)
@@ -158,7 +170,7 @@ def test_swapping_output_channels_changes_the_embedding():
 def test_a_batch_of_graphs_of_different_sizes_embeds_as_each_alone(cfg):
     gen = torch.Generator().manual_seed(7)
     parts = []
-    for name in ["mlp", "siren", "triplane", "mfn", "triplane-concat", "rffnet"]:
+    for name in ["mlp", "siren", "triplane", "mfn", "triplane-concat", "rffnet", "hash"]:
         ga, theta, _ = _case(name, gen)
         parts.append(param_graphs(ga, theta[: 1 + len(parts) % 2]))
     enc = _encoder(cfg)
@@ -171,7 +183,8 @@ def test_a_batch_of_graphs_of_different_sizes_embeds_as_each_alone(cfg):
 
 def test_one_encoder_embeds_nerfs_of_unseen_depths_widths_and_resolutions():
     archs = [NerfArch(), NerfArch(depth=2), NerfArch(hidden=32),
-             NerfArch(kind="triplane", plane_res=8), NerfArch(kind="triplane", plane_res=6, plane_channels=8, depth=2)]
+             NerfArch(kind="triplane", plane_res=8), NerfArch(kind="triplane", plane_res=6, plane_channels=8, depth=2),
+             NerfArch(kind="hash", hash_levels=4, hash_log2_size=8)]
     batch = concat_graphs([param_graphs(nerf_graph_arch(a), init_nerf_batch(a, 1, seed=1)) for a in archs])
     torch.manual_seed(0)
     with torch.no_grad():

@@ -10,6 +10,7 @@ import torch
 
 from nf2vec_core.errors import BadInputError
 from nf2vec_core.nerf.arch import PLANE_AXES, NerfArch, _sample_planes, init_nerf_batch, unflatten
+from nf2vec_core.nerf.hashgrid import corner_indices, hash_encode
 from nf2vec_core.nerf.param_graph import grid_mlp_graph_arch, nerf_graph_arch
 from nf2vec_core.encoders.graph_archs import multires_grid_levels, shape_graph_arch
 from nf2vec_core.nf.layout import ArchSpec, linear_tensor_specs
@@ -117,9 +118,10 @@ def test_triplane_edges_hold_the_texel_at_the_cell_position(reduce):
 
 
 def hash_standin() -> tuple[object, int]:
-    """A stand-in multiresolution-grid NeRF: levels of res 2 (dense, 8 cells) and 4 (hashed in a
-    16-entry table), 2 features each, a 1x8 ReLU MLP on the 4 concatenated features."""
-    levels, end = multires_grid_levels(0, (2, 4), table_size=16, features=2)
+    """A stand-in multiresolution-grid NeRF: tables [2, 16, 2]; level 0 of resolution 1 (its 8
+    vertices indexed one-to-one in rows 0-7, rows 8-15 unread), level 1 of resolution 3 (64
+    vertices > 16 rows: hashed); a 1x8 ReLU MLP on the 4 concatenated features."""
+    levels, end = multires_grid_levels(0, (1, 3), table_size=16, features=2)
     specs = linear_tensor_specs([("l0", 4, 8), ("out", 8, 4)], end)
     mlp = [(specs[0], specs[1]), (specs[2], specs[3])]
     return grid_mlp_graph_arch("hash stand-in", specs[-1].stop, levels, 4, 0, False, mlp), end
@@ -127,9 +129,10 @@ def hash_standin() -> tuple[object, int]:
 
 def test_a_multiresolution_grid_graph_is_cells_per_level_to_channels():
     ga, end = hash_standin()
+    assert end == 2 * 16 * 2
     st = graph_structure(ga)
     assert st.num_nodes == 3 + 8 + 16 + 4 + 8 + 4 + 2
-    assert st.num_edges == 8 * 2 + 16 * 2 + 4 * 8 + 8 * 4 + 8 + 4 == ga.num_params
+    assert st.num_edges == 8 * 2 + 16 * 2 + 4 * 8 + 8 * 4 + 8 + 4 == ga.num_params - 8 * 2   # unread rows left out
     theta = torch.randn(1, ga.num_params)
     g = param_graphs(ga, theta)
     lo0, _ = st.group_range["level0"]
@@ -139,15 +142,81 @@ def test_a_multiresolution_grid_graph_is_cells_per_level_to_channels():
     for i in grid.tolist():
         cell, chan = int(g.edge_src[i]), int(g.edge_dst[i]) - ch0
         pos = g.edge_pos[i]
-        if cell < lo1:                                               # dense level: entry x + 2 (y + 2 z), features 0-1
+        if cell < lo1:                                               # dense level: row x + 2 (y + 2 z), features 0-1
             idx = cell - lo0
             x, y, z = idx % 2, (idx // 2) % 2, idx // 4
-            assert pos[:6].tolist() == [x, y, z, 1.0, 1.0, 1.0] and pos[6] == 1.0
+            assert pos[:6].tolist() == [x, y, z, 1.0, 1.0, 1.0] and pos[6] == 0.0   # log2 of resolution 1
             assert chan in (0, 1) and g.edge_value[i] == theta[0, idx * 2 + chan]
         else:                                                        # hashed level: no position, features 2-3
-            assert lo1 <= cell < hi1 and pos[:6].eq(0).all() and pos[6] == 2.0
-            assert chan in (2, 3) and g.edge_value[i] == theta[0, 16 + (cell - lo1) * 2 + chan - 2]
-    assert end == 16 + 32
+            assert lo1 <= cell < hi1 and pos[:6].eq(0).all() and pos[6] == pytest.approx(math.log2(3))
+            assert chan in (2, 3) and g.edge_value[i] == theta[0, 32 + (cell - lo1) * 2 + chan - 2]
+
+
+HASH_NERFS = [NerfArch(kind="hash"), NerfArch(kind="hash", hash_levels=3, hash_log2_size=6, hash_features=3,
+                                              hash_base_res=2, hash_growth=2.0, num_freqs=0, depth=2, hidden=8),
+              NerfArch(kind="hash", hash_levels=2, hash_log2_size=4, hash_base_res=5, num_freqs=2, include_xyz=True,
+                       hidden=6, depth=1)]
+
+
+def hash_counts(a: NerfArch) -> tuple[int, int]:
+    """(nodes, edges) of a hash NeRF's parameter graph, by formula: a node per vertex of a level
+    indexed one-to-one, a node per row of a hashed one."""
+    h, d, f, t = a.hidden, a.depth, a.hash_features, a.hash_table_size
+    enc = a.encoding_dim
+    cells = sum((r + 1) ** 3 if (r + 1) ** 3 <= t else t for r in a.hash_resolutions)
+    chans = a.hash_levels * f
+    mlp_nodes = d * h + 4 + (d + 1)
+    mlp_edges = (d - 1) * h * h + 4 * h + d * h + 4
+    return 3 + cells + chans + enc + mlp_nodes, cells * f + enc + (chans + enc) * h + mlp_edges
+
+
+@pytest.mark.parametrize("arch", HASH_NERFS, ids=lambda a: f"L{a.hash_levels}T{a.hash_log2_size}F{a.hash_features}")
+def test_hash_nerf_graphs_have_the_counted_nodes_and_edges_and_every_read_parameter(arch):
+    st = graph_structure(nerf_graph_arch(arch))
+    assert (st.num_nodes, st.num_edges) == hash_counts(arch)
+    tables = arch.tensors()[0]
+    read = torch.ones(arch.num_params, dtype=torch.bool)             # the rows hash_encode can read
+    t, f = arch.hash_table_size, arch.hash_features
+    for lvl, r in enumerate(arch.hash_resolutions):
+        if (r + 1) ** 3 <= t:
+            read[tables.offset + (lvl * t + (r + 1) ** 3) * f: tables.offset + (lvl + 1) * t * f] = False
+    params = st.edge_param[st.edge_param < arch.num_params]
+    assert torch.equal(params.sort().values, read.nonzero().flatten())   # each once, the unread rows not at all
+    assert st.node_type.tolist().count(NODE_TYPES.index("channel")) == arch.hash_levels * f
+
+
+@pytest.mark.parametrize("arch", HASH_NERFS[1:], ids=["3-levels", "2-levels"])
+def test_hash_grid_edges_hold_what_the_nerfs_own_lookup_reads_at_their_vertex(arch):
+    """At a vertex of level l (u = vertex / N_l) the trilinear lookup of level l returns that
+    vertex's row alone: the edge values of its cell must be those features, for dense levels at the
+    edge's own position and for hashed rows at any vertex that hashes to them."""
+    theta = init_nerf_batch(arch, 1, seed=3, mode="random")
+    theta = theta + torch.randn(theta.shape, generator=torch.Generator().manual_seed(0)) * 0.1
+    ga = nerf_graph_arch(arch)
+    st, g = graph_structure(ga), param_graphs(ga, theta)
+    tables = unflatten(arch, theta)["tables"]
+    ch0 = st.group_range["channels"][0]
+    f, t = arch.hash_features, arch.hash_table_size
+    for lvl, r in enumerate(arch.hash_resolutions):
+        lo, hi = st.group_range[f"level{lvl}"]
+        on = (g.edge_src >= lo) & (g.edge_src < hi)
+        chan = g.edge_dst[on] - ch0
+        assert chan.min() == lvl * f and chan.max() == lvl * f + f - 1
+        if (r + 1) ** 3 <= t:
+            u = g.edge_pos[on, :3]
+            assert g.edge_pos[on, 3:6].eq(1).all()
+            feats = hash_encode(tables, u.unsqueeze(0), arch.hash_resolutions)[0]          # [E_level, L F]
+            torch.testing.assert_close(feats.gather(1, chan.unsqueeze(1)).squeeze(1), g.edge_value[on])
+        else:
+            assert g.edge_pos[on, :6].eq(0).all()
+            vert = torch.stack(torch.meshgrid(*[torch.arange(r + 1)] * 3, indexing="ij"), -1).reshape(-1, 3)
+            rows = corner_indices(vert.unsqueeze(1), torch.tensor([r]), t)[:, 0, 0]        # corner 0 = the vertex
+            feats = hash_encode(tables, (vert.float() / r).unsqueeze(0), arch.hash_resolutions)[0]
+            cell = g.edge_src[on] - lo
+            for row in rows.unique()[:5].tolist():
+                v = int((rows == row).nonzero()[0])
+                sel = cell == row
+                torch.testing.assert_close(feats[v, chan[sel]], g.edge_value[on][sel])
 
 
 def test_unknown_groups_and_mismatched_tensors_are_refused():

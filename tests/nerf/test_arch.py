@@ -3,8 +3,16 @@ import math
 import pytest
 import torch
 
-from nf2vec_core.nerf.arch import (NerfArch, activate, encode_frequencies, init_nerf, init_nerf_batch, nerf_forward,
-                                   normalize_points, radiance, trunc_exp, unflatten)
+from nf2vec_core.errors import ConfigError
+from nf2vec_core.nerf.arch import (ARCH_VARIANTS, NerfArch, activate, arch_variant, encode_frequencies, init_nerf,
+                                   init_nerf_batch, nerf_forward, normalize_points, radiance, trunc_exp, unflatten)
+from nf2vec_core.nerf.hashgrid import hash_encode
+from nf2vec_core.nerf.render import render_images
+from nf2vec_core.nerf.render_config import RenderConfig
+from nf2vec_core.nerf.rays import sphere_poses
+
+HASH = NerfArch(kind="hash", num_freqs=0, hidden=16, depth=2, hash_levels=4, hash_log2_size=8, hash_features=2,
+                hash_base_res=2, hash_growth=2.0)
 
 
 def test_nf2vec_layout_matches_the_paper():
@@ -145,11 +153,95 @@ def test_density_activations_and_trunc_exp():
 
 
 def test_arch_validation():
-    with pytest.raises(ValueError):
-        NerfArch(kind="hash")
+    with pytest.raises(ValueError, match="unknown NeRF kind"):
+        NerfArch(kind="voxel")
     with pytest.raises(ValueError):
         NerfArch(num_freqs=0)
     with pytest.raises(ValueError):
         NerfArch(aabb=(1, 0, 0, 0, 1, 1))
     with pytest.raises(ValueError, match="expects"):
         nerf_forward(NerfArch(num_freqs=2), torch.zeros(1, 5), torch.zeros(1, 3))
+
+
+# ------------------------------------------------------------------------------ hash grid
+def test_hash_layout_and_json():
+    assert HASH.hash_resolutions == (2, 4, 8, 16) and HASH.hash_table_size == 256
+    t = HASH.tensors()
+    assert t[0].name == "tables" and t[0].shape == (4, 256, 2) and t[0].offset == 0
+    assert t[1].name == "l0.weight" and t[1].shape == (16, 4 * 2) and t[1].offset == 4 * 256 * 2
+    assert HASH.num_params == 4 * 256 * 2 + (8 * 16 + 16) + (16 * 16 + 16) + (16 * 4 + 4)
+    assert NerfArch(kind="hash", num_freqs=3, hash_levels=4).feature_dim == 4 * 2 + 18
+    assert NerfArch.from_json(HASH.to_json()) == HASH
+    assert '"hash_levels": 4' in HASH.to_json() and "hash_" not in NerfArch().to_json()   # other kinds: as before
+
+
+def test_hash_forward_is_batched_per_nerf():
+    theta = init_nerf_batch(HASH, 3, seed=2, mode="random")
+    theta[:, :HASH.tensors()[0].stop] = torch.randn(3, HASH.tensors()[0].numel)           # visible table values
+    x = torch.rand(3, 40, 3) * 2.4 - 1.2                                                   # some outside the box
+    out = nerf_forward(HASH, theta, x)
+    assert out.shape == (3, 40, 4) and torch.isfinite(out).all()
+    for i in range(3):
+        assert torch.allclose(out[i:i + 1], nerf_forward(HASH, theta[i:i + 1], x[i:i + 1]), atol=1e-6)
+    p = unflatten(HASH, theta[1:2])                                                        # the documented head
+    h = hash_encode(p["tables"], normalize_points(HASH, x[1:2]), HASH.hash_resolutions)[0]
+    h = torch.relu(h @ p["l0.weight"][0].T + p["l0.bias"][0])
+    h = torch.relu(h @ p["l1.weight"][0].T + p["l1.bias"][0])
+    assert torch.allclose(out[1], h @ p["out.weight"][0].T + p["out.bias"][0], atol=1e-5)
+    assert nerf_forward(HASH, theta, x[0]).shape == (3, 40, 4)                             # shared points
+
+
+def test_hash_gradients_reach_the_table_entries():
+    theta = init_nerf_batch(HASH, 2, seed=0).requires_grad_(True)
+    rgb, sigma = radiance(HASH, theta, torch.rand(64, 3) * 2 - 1)
+    (rgb.sum() + sigma.sum()).backward()
+    g = unflatten(HASH, theta.grad)
+    assert all(float(v.abs().sum()) > 0 for v in g.values())
+    rows = (g["tables"][0].abs().sum(-1) > 0).sum(-1)                        # rows read per level
+    assert rows.tolist()[0] == 27 and bool((rows[1:] > 27).all())            # level 0: all 3^3 vertices
+
+
+def test_hash_init_is_seeded_and_shared():
+    a, b = init_nerf(HASH, 5), init_nerf(HASH, 5)
+    assert torch.equal(a, b) and not torch.equal(a, init_nerf(HASH, 6))
+    assert torch.equal(init_nerf_batch(HASH, 3, seed=5)[2], a)
+    tables = unflatten(HASH, a)["tables"]
+    assert float(tables.abs().max()) <= HASH.hash_init and float(tables.std()) > 0.3 * HASH.hash_init
+    w = unflatten(HASH, a)["l1.weight"]
+    assert float(w.abs().max()) <= math.sqrt(6 / 16) and float(w.std()) > 0.3 * math.sqrt(6 / 16) / math.sqrt(3)
+
+
+def test_hash_validation():
+    with pytest.raises(ValueError, match="hash_log2_size"):
+        NerfArch(kind="hash", hash_log2_size=30)
+    with pytest.raises(ValueError, match="hash_growth"):
+        NerfArch(kind="hash", hash_growth=0.5)
+    with pytest.raises(ValueError, match="finest hash level"):
+        NerfArch(kind="hash", hash_base_res=16, hash_growth=2.0, hash_levels=16)
+    with pytest.raises(ValueError, match=">= 1"):
+        NerfArch(kind="hash", hash_features=0)
+    NerfArch(kind="mlp", hash_log2_size=30)                                   # only checked for a hash grid
+
+
+# ------------------------------------------------------------------------ unseen variants
+@pytest.mark.parametrize("name", list(ARCH_VARIANTS))
+def test_unseen_architecture_variants_initialise_and_render(name):
+    """Paper 003's unseen architectures from the MLP and tri-plane NeRFs: one size changed each."""
+    bases = {"mlp": NerfArch(num_freqs=4), "triplane": NerfArch(kind="triplane", num_freqs=4, plane_reduce="concat")}
+    kind, changes = ARCH_VARIANTS[name]
+    base = bases[kind]
+    arch = arch_variant(base, name)
+    assert all(getattr(arch, k) == v != getattr(base, k) for k, v in changes.items())
+    assert arch.num_params < base.num_params
+    assert NerfArch.from_json(arch.to_json()) == arch
+    theta = init_nerf_batch(arch, 2, seed=0, mode="random")
+    assert theta.shape == (2, arch.num_params) and torch.isfinite(theta).all()
+    img = render_images(arch, theta, sphere_poses(2, 3.0).expand(2, -1, -1, -1), 8.0, 6, 6,
+                        RenderConfig(samples_per_ray=8), background=torch.ones(3))
+    assert img.color.shape == (2, 2, 6, 6, 3) and torch.isfinite(img.color).all()
+    assert float((img.color[0] - img.color[1]).abs().max()) > 0                # two different NeRFs
+    other = bases["triplane" if kind == "mlp" else "mlp"]
+    with pytest.raises(ConfigError, match="changes a"):
+        arch_variant(other, name)
+    with pytest.raises(ConfigError, match="unknown NeRF architecture variant"):
+        arch_variant(base, "MLP-7L")

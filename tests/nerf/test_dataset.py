@@ -41,6 +41,16 @@ def test_select_objects_takes_first_per_class():
         select_objects(idx, 0)
 
 
+def test_select_objects_adds_test_objects_per_class():
+    idx = pd.DataFrame({"id": [f"o{i}" for i in range(12)], "class_name": ["a"] * 6 + ["b"] * 6,
+                        "split": ["train", "test", "val", "test", "test", "train"] * 2})
+    assert select_objects(idx, 2, 0).equals(select_objects(idx, 2))
+    assert select_objects(idx, 2, 2)["id"].tolist() == ["o0", "o1", "o3", "o6", "o7", "o9"]
+    assert select_objects(idx, 1, 3)["id"].tolist() == ["o0", "o1", "o3", "o4", "o6", "o7", "o9", "o10"]
+    with pytest.raises(ConfigError, match="n_test_per_class': class 'a' has only 3 test objects, asked for 4"):
+        select_objects(idx, 2, 4)
+
+
 def test_render_views_layout_and_splits(views_dir):
     index = pd.read_csv(views_dir / "index.csv")
     assert index["id"].tolist() == ["table_0000", "table_0001", "mug_0003", "mug_0004"]
@@ -48,6 +58,17 @@ def test_render_views_layout_and_splits(views_dir):
     assert (views_dir / "table_0000" / "transforms_train.json").is_file()
     sb = scene_batch(views_dir, ["table_0000", "mug_0003"])
     assert sb.premult.shape == (2, 4, 16, 16, 3) and float(sb.alpha.max()) > 0.5
+
+
+def test_render_views_with_more_test_objects_and_object_palette(tmp_path):
+    views = ViewRenderConfig(n_views=2, n_val_views=0, height=12, width=12, mesh_resolution=16, supersample=1,
+                             palette="object")
+    index = render_views_dataset(SHAPES, prepared_index(), NerfDataParams(n_per_class=1, n_test_per_class=1,
+                                                                          views=views), tmp_path, progress=False)
+    assert index["id"].tolist() == ["table_0000", "table_0002", "mug_0003", "mug_0005"]
+    assert index["split"].tolist() == ["train", "test", "train", "test"]
+    rgb = [scene_batch(tmp_path, [i]).premult for i in ("table_0000", "table_0002")]
+    assert not torch.allclose(rgb[0], rgb[1])
 
 
 def test_render_views_rejects_unknown_ids(tmp_path):

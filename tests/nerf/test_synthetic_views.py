@@ -3,11 +3,14 @@ import pytest
 import torch
 import trimesh
 
-from nf2vec_core.data.procedural import make_shape, shape_sdf
+from nf2vec_core.data.procedural import make_shape, shape_mesh, shape_sdf
 from nf2vec_core.nerf.blender import read_blender
 from nf2vec_core.nerf.rays import camera_rays
-from nf2vec_core.nerf.synthetic_views import (PALETTE, ViewRenderConfig, face_labels, part_colors, rasterize,
-                                              render_dataset, render_mesh, render_shape)
+from nf2vec_core.nerf.synthetic_views import (OBJECT_AMBIENT, PALETTE, ViewRenderConfig, face_labels, part_colors,
+                                              rasterize, render_dataset, render_mesh, render_shape, shape_ambient)
+
+
+PALETTE_ARRAY = np.array(PALETTE, dtype=np.float64)
 
 
 def _ray_cast(vertices, faces, origins, dirs):
@@ -104,7 +107,6 @@ def test_rendered_pixels_lie_on_the_shape_surface(chair):
     cfg = ViewRenderConfig(n_views=4, height=24, width=24, supersample=1, shading="flat", mesh_resolution=64)
     views = render_shape(chair, cfg)
     o, d = camera_rays(views.c2w, cfg.focal, cfg.height, cfg.width)
-    from nf2vec_core.data.procedural import shape_mesh
     mesh = shape_mesh(chair, cfg.mesh_resolution)
     verts, faces = torch.from_numpy(np.array(mesh.vertices)), torch.from_numpy(np.array(mesh.faces))
     colors = part_colors(chair, cfg)
@@ -144,6 +146,49 @@ def test_render_dataset_writes_the_blender_layout(tmp_path, chair):
     assert read_blender(tmp_path / "chair_00000", "val").n_views == 2
 
 
+def test_default_part_palette_renders_as_before(chair):
+    """The default palette: part colours from PALETTE, the configured ambient, and the same pixels as
+    the renderer wrote before palettes were a setting (known means of two small renders)."""
+    cfg = ViewRenderConfig(n_views=3, n_val_views=1, height=24, width=24, mesh_resolution=32)
+    assert cfg.palette == "part"
+    shape = make_shape("chair", 5, 30.0)
+    assert part_colors(shape, cfg).tolist() == [list(c) for c in PALETTE[:4]] and shape_ambient(shape, cfg) == 0.35
+    views = render_shape(shape, cfg)
+    mesh = shape_mesh(shape, cfg.mesh_resolution)
+    colors = torch.from_numpy(PALETTE_ARRAY[face_labels(shape, mesh.triangles_center)]).float()
+    direct = render_mesh(torch.from_numpy(np.array(mesh.vertices)), torch.from_numpy(np.array(mesh.faces)), colors,
+                         views.c2w, cfg.focal, 24, 24, vertex_normals=torch.from_numpy(np.array(mesh.vertex_normals)),
+                         supersample=2, ambient=0.35, light_dir=cfg.light_dir)
+    assert torch.equal(views.rgba, direct)
+    assert float(views.rgba.double().mean()) == pytest.approx(0.03808416825901346, rel=1e-5)
+    jit = ViewRenderConfig(n_views=2, height=16, width=16, mesh_resolution=32, color_jitter=0.1, seed=2)
+    mug = make_shape("mug", 9, 30.0)
+    assert np.allclose(part_colors(mug, jit), [[0.07541620624009934, 0.40491037230046945, 0.7702552195241877],
+                                               [1.0, 0.4141112699632157, 0.12263801806702387]], atol=1e-12)
+    assert float(render_shape(mug, jit).rgba.double().mean()) == pytest.approx(0.08031610481612006, rel=1e-5)
+
+
+def test_object_palette_gives_every_object_its_own_colours_and_material(chair):
+    cfg = ViewRenderConfig(n_views=4, height=24, width=24, mesh_resolution=32, palette="object", seed=1)
+    other = make_shape("chair", 12)
+    a, b = part_colors(chair, cfg), part_colors(other, cfg)
+    assert a.shape == (4, 3) and bool(((a >= 0) & (a <= 1)).all())
+    assert np.abs(a - b).max() > 0.1                                          # same class, other colours
+    assert np.array_equal(a, part_colors(make_shape("chair", 11), cfg))       # deterministic from the seeds
+    assert not np.array_equal(a, part_colors(chair, ViewRenderConfig(palette="object", seed=2)))
+    assert np.abs(a - np.array(PALETTE[:4])).max() > 0.1
+    amb = [shape_ambient(s, cfg) for s in (chair, other)]
+    assert all(OBJECT_AMBIENT[0] <= x <= OBJECT_AMBIENT[1] for x in amb) and amb[0] != amb[1]
+    assert amb[0] == shape_ambient(make_shape("chair", 11), cfg)
+    ra, rb = render_shape(chair, cfg), render_shape(other, cfg)
+    assert torch.equal(ra.rgba, render_shape(chair, cfg).rgba)
+    means = [v.rgba[..., :3][v.rgba[..., 3] > 0.5].mean(0) for v in (ra, rb)]
+    assert float((means[0] - means[1]).abs().max()) > 0.05                   # the mean colours differ
+    default = render_shape(chair, ViewRenderConfig(n_views=4, height=24, width=24, mesh_resolution=32, seed=1))
+    assert torch.equal(ra.rgba[..., 3], default.rgba[..., 3])                # same object, same silhouettes
+    assert not torch.equal(ra.rgba[..., :3], default.rgba[..., :3])
+
+
 def test_config_validation():
     with pytest.raises(ValueError):
         ViewRenderConfig(radius=1.0)
@@ -151,3 +196,5 @@ def test_config_validation():
         ViewRenderConfig(height=0)
     with pytest.raises(ValueError):
         ViewRenderConfig().poses("test")
+    with pytest.raises(ValueError, match="palette"):
+        ViewRenderConfig(palette="class")
