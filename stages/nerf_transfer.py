@@ -33,7 +33,8 @@ def main() -> None:
     src = src[[pos[i] for i in dst_index["id"]]]
     split = dst_index["split"].to_numpy()
     sel = {s: torch.as_tensor(split == s) for s in ("train", "val", "test")}
-    net, hist = train_transfer(src[sel["train"]], dst[sel["train"]], src[sel["val"]], dst[sel["val"]], cfg)
+    net, hist = train_transfer(src[sel["train"]], dst[sel["train"]], src[sel["val"]], dst[sel["val"]], cfg,
+                               desc="transfer shape -> NeRF embeddings")
     arch, _, decoder, _ = load_checkpoint(PATHS.nerf_encoder())
     test_ids = dst_index["id"][split == "test"].tolist()
     with torch.no_grad():

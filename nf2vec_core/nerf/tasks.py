@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from ..tasks.transfer import TransferParams, train_transfer, transfer_net
 from .arch import NerfArch
 from .encoder import nerf_rows
 from .render import render_images
@@ -173,49 +174,7 @@ def inference_times(arch: NerfArch, encoder: nn.Module, classifier: nn.Module, c
 
 
 # ---------------------------------------------------------------------------- transfer
-@dataclass(frozen=True)
-class TransferParams:
-    """The ``nerf.transfer`` section: MLP from shape embeddings to NeRF embeddings (paper 000 Fig. 16)."""
-
-    hidden: tuple[int, ...] = (512, 512)
-    epochs: int = 300
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    seed: int = 0
-
-
-def transfer_net(d_in: int, d_out: int, hidden: Sequence[int]) -> nn.Module:
-    layers: list[nn.Module] = []
-    c = d_in
-    for h in hidden:
-        layers += [nn.Linear(c, h), nn.BatchNorm1d(h), nn.ReLU(inplace=True)]
-        c = h
-    return nn.Sequential(*layers, nn.Linear(c, d_out))
-
-
-def train_transfer(src: torch.Tensor, dst: torch.Tensor, val_src: torch.Tensor, val_dst: torch.Tensor,
-                   p: TransferParams, progress: bool = True) -> tuple[nn.Module, dict[str, list[float]]]:
-    """Full-batch AdamW on the L2 loss between mapped and target embeddings; best on validation."""
-    torch.manual_seed(p.seed)
-    net = transfer_net(src.shape[1], dst.shape[1], p.hidden)
-    opt = torch.optim.AdamW(net.parameters(), lr=p.lr, weight_decay=p.weight_decay)
-    hist: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
-    best, best_loss = copy.deepcopy(net.state_dict()), float("inf")
-    for _ in tqdm(range(p.epochs), desc="transfer shape -> NeRF embeddings", unit="epoch", disable=not progress):
-        net.train()
-        loss = (net(src) - dst).pow(2).sum(-1).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        net.eval()
-        with torch.no_grad():
-            vl = float((net(val_src) - val_dst).pow(2).sum(-1).mean())
-        hist["train_loss"].append(float(loss.detach()))
-        hist["val_loss"].append(vl)
-        if vl < best_loss:
-            best_loss, best = vl, copy.deepcopy(net.state_dict())
-    net.load_state_dict(best)
-    return net.eval(), hist
+# the transfer MLP between embedding spaces lives in tasks/transfer.py (shape tasks use it too)
 
 
 __all__ = ["BaselineParams", "baseline_pose_indices", "render_nerf_views", "SmallCNN", "train_cnn", "predict",
