@@ -86,11 +86,14 @@ def test_fit_store_resume_and_reader(views_dir, tmp_path):
     assert theta.shape == (4, ARCH.num_params) and ds.arch == ARCH
     assert ds.split_rows("val") == [1, 3] and ds.labels.tolist() == [1, 1, 0, 0]   # classes sorted: mug, table
     # a rerun keeps the completed shards (resume after a kill)
+    before = {f: (out / f).read_bytes() for f in ("fit.json", "index.csv", "init.safetensors")}
     (out / "index.csv").unlink()
     (out / "shards" / "shard_00001.safetensors").unlink()
     s2 = fit_nerf_dataset(views_dir, out, ARCH, FIT, shard_size=2, progress=False)
-    assert s2["fitted_now"] == 2
+    assert s2["fitted_now"] == 2 and "seconds" in s2
     assert torch.equal(NerfDataset(out).params(), theta)          # deterministic per NeRF
+    # no timing or resume count in the store: a resumed fit writes the same bytes
+    assert {f: (out / f).read_bytes() for f in before} == before
     # a store written for another architecture is refused with the file named
     (out / "arch.json").write_text(NerfArch(num_freqs=4, hidden=8).to_json())
     with pytest.raises(BadInputError, match="wrong architecture"):
