@@ -29,6 +29,7 @@ from nf2vec_core.tasks.generation import LatentGanParams
 from nf2vec_core.tasks.params import RetrievalParams, TimingParams
 from nf2vec_core.tasks.pointnet import PointNetConfig
 from nf2vec_core.tasks.reconstruction import ReconstructParams
+from nf2vec_core.tasks.shape_generation import ShapeGenerationParams
 from nf2vec_core.train.params import EncoderParams
 from nf2vec_core.weightspace.params import WeightspaceParams
 
@@ -39,7 +40,8 @@ SECTIONS: dict[str, type] = {
     "nf": NFParams, "fit": FitParams, "views": ViewParams, "encoder": EncoderParams,
     "decoder": ImplicitDecoderConfig, "classifier": ClassifierConfig, "weightspace": WeightspaceParams,
     "retrieval": RetrievalParams, "reconstruct": ReconstructParams, "pointnet": PointNetConfig,
-    "timing": TimingParams, "nerf.data": NerfDataParams, "nerf.arch": NerfArch, "nerf.fit": NerfFitConfig,
+    "timing": TimingParams, "shape_generation": ShapeGenerationParams, "nerf.data": NerfDataParams,
+    "nerf.arch": NerfArch, "nerf.fit": NerfFitConfig,
     "nerf.encoder": NerfEncoderParams, "nerf.decoder": ImplicitDecoderConfig, "nerf.baseline": BaselineParams,
     "nerf.transfer": TransferParams, "nerf.generation": LatentGanParams, "arena.fit": FitParams,
     "arena.classify": WeightspaceParams, "arena.connectivity": ConnectivityParams,
@@ -193,6 +195,9 @@ BAD = [
     ("nerf.baseline.channels", [32, 0], "param 'nerf.baseline.channels[1]' must be a positive integer"),
     ("nerf.baseline.views", 0, "param 'nerf.baseline.views' must be a positive integer"),
     ("nerf.transfer.hidden", [512, -1], "param 'nerf.transfer.hidden[1]' must be a positive integer"),
+    ("shape_generation.gan.steps", 0, "param 'shape_generation.gan.steps' must be a positive integer"),
+    ("shape_generation.metric_points", 0, "shape_generation.metric_points: must be >= 1"),
+    ("shape_generation.resolution", 1, "shape_generation.resolution: must be >= 2"),
     ("nerf.generation.n_critic", 0, "param 'nerf.generation.n_critic' must be a positive integer"),
     ("nerf.generation.pca_dim", -1, "param 'nerf.generation.pca_dim' must be an integer >= 0"),
     ("nerf.generation.gp_weight", -10.0, "param 'nerf.generation.gp_weight' must be a number >= 0"),

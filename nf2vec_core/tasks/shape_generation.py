@@ -25,6 +25,7 @@ import torch
 
 from ..errors import BadInputError, ConfigError
 from ..metrics.generative import pairwise_chamfer, set_measures
+from ..runtime import torch_threads
 from .generation import LatentGan, LatentGanParams, gaussian_samples, subset_draw, train_latent_gan
 
 __all__ = ["ShapeGenerationParams", "PerClassGans", "train_shape_generator", "matched_indices", "embedding_draws",
@@ -77,16 +78,20 @@ def train_shape_generator(x: torch.Tensor, y: torch.Tensor, num_classes: int, p:
                           progress: bool = True) -> tuple[LatentGan | PerClassGans, dict[str, list[float]]]:
     """The conditional GAN, or one GAN per class (seeded ``gan.seed + class``), on the training
     embeddings ``x [N, D]`` of classes ``y [N]``; returns the sampler and the training history
-    (for per-class GANs, the mean over the classes of each step's values)."""
+    (for per-class GANs, the mean over the classes of each step's values).
+
+    Trained on one torch thread: the networks are small (a second thread only waits on the first,
+    and on a loaded machine much longer) and reruns give the same bytes (:func:`torch_threads`)."""
     x, y = torch.as_tensor(x).float(), torch.as_tensor(y).long()
-    if not p.per_class:
-        return train_latent_gan(x, y, num_classes, p.gan, progress)
-    gans, hists = {}, []
-    for c in torch.unique(y).tolist():
-        xc = x[y == c]
-        gans[c], h = train_latent_gan(xc, torch.zeros(len(xc), dtype=torch.long), 1,
-                                      replace(p.gan, seed=p.gan.seed + int(c)), progress)
-        hists.append(h)
+    with torch_threads(1):
+        if not p.per_class:
+            return train_latent_gan(x, y, num_classes, p.gan, progress)
+        gans, hists = {}, []
+        for c in torch.unique(y).tolist():
+            xc = x[y == c]
+            gans[c], h = train_latent_gan(xc, torch.zeros(len(xc), dtype=torch.long), 1,
+                                          replace(p.gan, seed=p.gan.seed + int(c)), progress)
+            hists.append(h)
     hist = {k: np.mean([h[k] for h in hists], axis=0).tolist() for k in hists[0]}
     return PerClassGans(gans), hist
 
