@@ -31,6 +31,8 @@ STAGE_PATHS = {
     "baselines": [P.prepared(D), P.neural(D), P.metrics("baselines", D)],
     "timing": [P.prepared(D), P.neural(D), P.encoder(D), P.classifier(D), P.timings("timing", D),
                P.plot("timing", D, "csv"), P.plot("timing", D)],
+    "part_seg": [P.prepared(D), P.embeddings(D), P.models(D) / "part_decoder.safetensors", P.metrics("part_seg", D),
+                 P.timings("part_seg", D), P.plot("part_seg", D, "csv"), P.plot("part_seg", D)],
     "report": [P.reports_dir() / f"summary_{D}.md"],
     "site": [P.reports_dir() / "index.html", P.docs_dir() / "results.md"],
     "render_views": [P.prepared(D), P.views(D)],
