@@ -3,6 +3,7 @@
 #   make repro-nerf    the NeRF stages and their page; make repro-arena: the Neural Field Arena
 #   make repro-modelnet40 / repro-modelnet10   ModelNet point clouds (UDF) through the whole pipeline
 #   make repro-parts   part segmentation from the default embeddings vs PointNet on the same points
+#   make repro-completion   shape completion on the default shapes (partial shapes, their NFs, the transfer MLP)
 #   make pages   regenerate every results page (reports/*.html, docs/results*.md) from metrics/ and plots/
 #   make test    create/reuse .venv, install, run the test suite
 #   make deps    rewrite dvc.yaml's code deps from the stage scripts' imports (tests/test_stage_deps.py checks them)
@@ -15,7 +16,7 @@ export DVC_NO_ANALYTICS := 1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: env deps repro repro-parts repro-modelnet10 repro-modelnet40 repro-arena repro-nerf repro-all pages test gpu-check bench clean-env
+.PHONY: env deps repro repro-parts repro-completion repro-modelnet10 repro-modelnet40 repro-arena repro-nerf repro-all pages test gpu-check bench clean-env
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +43,10 @@ repro-modelnet40: env
 
 repro-modelnet10: env
 	$(VENV)/bin/dvc repro report@modelnet10
+
+# Shape completion (Zama Ramirez et al. 2024, Figs. 16-17): partial shapes -> their NFs -> transfer MLP
+repro-completion: env
+	$(VENV)/bin/dvc repro shape_complete@shapes
 
 # The Neural Field Arena (Papa et al. 2024: Neural MNIST/Digits, shared vs random init, studies, leaderboard)
 repro-arena: env

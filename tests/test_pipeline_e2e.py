@@ -59,6 +59,11 @@ TINY = {
     "part_seg.decoder": {"hidden": 16, "layers": 2, "pe_freqs": 2, "points_per_shape": 32, "epochs": 2,
                          "batch_size": 8},
     "part_seg.pointnet": {"epochs": 1, "batch_size": 8},
+    "completion.transfer": {"hidden": [16], "epochs": 5, "seed": 0},
+    "completion.n_points": 128,
+    "completion.resolution": 12,
+    "completion.n_figure": 2,
+    "completion.n_calibration": 2,
     "timing.points": [256, 512],
     "timing.repeats": 2,
     "nerf.data.n_per_class": 3,
@@ -197,6 +202,9 @@ def test_repro_produces_metrics(tiny_repo):
         assert 0 <= seg[m]["instance_miou"] <= 1 and len(seg[m]["instance_miou_per_seed"]) == len(seg["seeds"])
     assert (work / "models" / "shapes" / "part_decoder.safetensors").is_file()
     assert (work / "plots" / "part_seg_shapes.png").stat().st_size > 1000
+    comp = json.loads((work / "metrics" / "completion_shapes.json").read_text())
+    assert json.loads((work / "metrics" / "fit_partial_shapes.json").read_text())["count"] == fit["count"]
+    assert (work / "plots" / "completion_shapes.png").stat().st_size > 1000 and comp
 
 
 def test_repro_runs_real_point_clouds_as_udf_fields(tiny_repo):
