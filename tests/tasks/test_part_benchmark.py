@@ -7,7 +7,7 @@ import torch
 
 from nf2vec_core.data.parts import PartTaxonomy
 from nf2vec_core.tasks.part_benchmark import (MODELS, benchmark_record, per_category_frame, run_benchmark,
-                                              selected_epoch)
+                                              run_seed, selected_epoch, without_embeddings)
 from nf2vec_core.tasks.part_data import PartSegParams
 from nf2vec_core.tasks.pointnet_seg import PointNetSegConfig
 from nf2vec_core.tasks.segmentation import PartDecoderConfig, PartSplit
@@ -53,6 +53,23 @@ def test_record_is_mean_and_std_over_seeds(bench):
 def test_part_decoder_learns_an_easy_part_rule(bench):
     _, _, rec = bench
     assert rec["nf2vec"]["accuracy"] > 0.75     # chance is 0.5 (two parts per category)
+    assert rec["class_prior"]["accuracy"] > 0.75   # the rule needs no embedding
+
+
+def test_class_prior_sees_no_embedding():
+    """Parts that only the embedding can tell (its sign flips which half is which part): the decoder
+    on embeddings learns them, the class prior (zero embeddings) stays near chance."""
+    def split(n, seed):
+        g = torch.Generator().manual_seed(seed)
+        pts = torch.rand(n, 64, 3, generator=g) * 2 - 1
+        cls = torch.arange(n) % 2
+        emb = torch.randn(n, 4, generator=g)
+        flip = (emb[:, :1] > 0).long()
+        return PartSplit(pts, 2 * cls[:, None] + ((pts[..., 2] > 0).long() ^ flip), cls, emb)
+    splits = {"train": split(64, 0), "val": split(16, 1), "test": split(16, 2)}
+    assert torch.count_nonzero(without_embeddings(splits["val"]).embeddings) == 0
+    rec = benchmark_record([run_seed(splits, TAX, _params(epochs=15), 0, progress=False)], [0], _params(epochs=15))
+    assert rec["nf2vec"]["accuracy"] > 0.75 and rec["class_prior"]["accuracy"] < 0.65
 
 
 def test_seeds_differ_and_a_seed_repeats(bench):
