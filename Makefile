@@ -2,6 +2,8 @@
 #   make repro   create/reuse .venv, install, run the default DVC pipeline and its results page
 #   make repro-nerf    the NeRF stages and their page; make repro-arena: the Neural Field Arena
 #   make repro-modelnet40 / repro-modelnet10   ModelNet point clouds (UDF) through the whole pipeline
+#   make repro-parts   part segmentation from the default embeddings vs PointNet on the same points
+#   make repro-completion   shape completion on the default shapes (partial shapes, their NFs, the transfer MLP)
 #   make repro-generation   shape generation on the default shapes (latent GAN, decoded, Chamfer-scored)
 #   make pages   regenerate every results page (reports/*.html, docs/results*.md) from metrics/ and plots/
 #   make test    create/reuse .venv, install, run the test suite
@@ -15,7 +17,7 @@ export DVC_NO_ANALYTICS := 1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: env deps repro repro-generation repro-modelnet10 repro-modelnet40 repro-arena repro-nerf repro-all pages test gpu-check bench clean-env
+.PHONY: env deps repro repro-parts repro-completion repro-generation repro-modelnet10 repro-modelnet40 repro-arena repro-nerf repro-all pages test gpu-check bench clean-env
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +33,10 @@ env: $(VENV)/.installed
 repro: env
 	$(VENV)/bin/dvc repro report@shapes site
 
+# Part segmentation (Zama Ramirez et al. 2024, Table IV) on pipeline.segmentation's datasets
+repro-parts: env
+	$(VENV)/bin/dvc repro part_seg@shapes
+
 # ModelNet40 point clouds as UDF fields (Zama Ramirez et al. 2024, §IV) from ../shared/data/modelnet40-pc1024
 # (datasets.modelnet40.root); repro-modelnet10: the same clouds, ModelNet10's 10 classes (quicker)
 repro-modelnet40: env
@@ -38,6 +44,10 @@ repro-modelnet40: env
 
 repro-modelnet10: env
 	$(VENV)/bin/dvc repro report@modelnet10
+
+# Shape completion (Zama Ramirez et al. 2024, Figs. 16-17): partial shapes -> their NFs -> transfer MLP
+repro-completion: env
+	$(VENV)/bin/dvc repro shape_complete@shapes
 
 # Shape generation (Zama Ramirez et al. 2024, §V, Figs. 14-15): a latent GAN on the shapes' embeddings
 repro-generation: env

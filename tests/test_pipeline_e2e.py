@@ -54,6 +54,22 @@ TINY = {
     "pointnet.epochs": 1,
     "pointnet.batch_size": 8,
     "timing.pointnet_points": 128,
+    "part_seg.points": 64,
+    "part_seg.plot_shapes": 2,
+    "part_seg.decoder": {"hidden": 16, "layers": 2, "pe_freqs": 2, "points_per_shape": 32, "epochs": 2,
+                         "batch_size": 8},
+    "part_seg.pointnet": {"epochs": 1, "batch_size": 8},
+    "completion.transfer": {"hidden": [16], "epochs": 5, "seed": 0},
+    "completion.n_points": 128,
+    "completion.resolution": 12,
+    "completion.n_figure": 2,
+    "completion.n_calibration": 2,
+    "shape_generation.gan": {"noise_dim": 4, "pca_dim": 4, "generator": [16], "critic": [16], "steps": 5,
+                             "n_critic": 2, "draws": 2},
+    "shape_generation.n_points": 128,
+    "shape_generation.metric_points": 64,
+    "shape_generation.resolution": 12,
+    "shape_generation.figure_per_class": 1,
     "timing.points": [256, 512],
     "timing.repeats": 2,
     "nerf.data.n_per_class": 3,
@@ -187,6 +203,16 @@ def test_repro_produces_metrics(tiny_repo):
         assert (work / "plots" / f"{png}.png").stat().st_size > 1000
     summary = (work / "reports" / "summary_shapes.md").read_text()
     assert "nf2vec classification accuracy" in summary and "graph meta-network" in summary
+    seg = json.loads((work / "metrics" / "part_seg_shapes.json").read_text())
+    for m in ("nf2vec", "pointnet"):
+        assert 0 <= seg[m]["instance_miou"] <= 1 and len(seg[m]["instance_miou_per_seed"]) == len(seg["seeds"])
+    assert (work / "models" / "shapes" / "part_decoder.safetensors").is_file()
+    assert (work / "plots" / "part_seg_shapes.png").stat().st_size > 1000
+    comp = json.loads((work / "metrics" / "completion_shapes.json").read_text())
+    assert json.loads((work / "metrics" / "fit_partial_shapes.json").read_text())["count"] == fit["count"]
+    assert (work / "plots" / "completion_shapes.png").stat().st_size > 1000 and comp
+    gen = json.loads((work / "metrics" / "shape_generation_shapes.json").read_text())
+    assert (work / "plots" / "shape_generation_shapes.png").stat().st_size > 1000 and gen
 
 
 def test_repro_runs_real_point_clouds_as_udf_fields(tiny_repo):

@@ -25,6 +25,7 @@ from nf2vec_core.nerf.fit import NerfFitConfig
 from nf2vec_core.nerf.tasks import BaselineParams, TransferParams
 from nf2vec_core.runtime import check_device
 from nf2vec_core.tasks.classification import ClassifierConfig
+from nf2vec_core.tasks.completion import CompletionParams
 from nf2vec_core.tasks.generation import LatentGanParams
 from nf2vec_core.tasks.params import RetrievalParams, TimingParams
 from nf2vec_core.tasks.pointnet import PointNetConfig
@@ -44,7 +45,7 @@ SECTIONS: dict[str, type] = {
     "nerf.arch": NerfArch, "nerf.fit": NerfFitConfig,
     "nerf.encoder": NerfEncoderParams, "nerf.decoder": ImplicitDecoderConfig, "nerf.baseline": BaselineParams,
     "nerf.transfer": TransferParams, "nerf.generation": LatentGanParams, "arena.fit": FitParams,
-    "arena.classify": WeightspaceParams, "arena.connectivity": ConnectivityParams,
+    "arena.classify": WeightspaceParams, "arena.connectivity": ConnectivityParams, "completion": CompletionParams,
 }
 KEYED: dict[str, type] = {"datasets": DatasetParams, "arena.datasets": DatasetParams, "arena.nfs": NFParams}
 VALUES: dict[str, tuple[type, Any]] = {"nerf.shard_size": (int, MISSING), "nerf.device": (str, "auto")}
@@ -204,6 +205,9 @@ BAD = [
     ("arena.connectivity.replicas", 1, "param 'arena.connectivity.replicas' must be an integer >= 2"),
     ("arena.connectivity.points_per_step", -1, "param 'arena.connectivity.points_per_step' must be an integer >= 0"),
     ("arena.connectivity.curve_steps", 0, "param 'arena.connectivity.curve_steps' must be an integer >= 2"),
+    ("completion.n_points", 0, "param 'completion.n_points' must be a positive integer"),
+    ("completion.transfer.epochs", 0, "param 'completion.transfer.epochs' must be a positive integer"),
+    ("completion.partial.remove_high", 1.0, "completion.partial: need 0 <= remove_low <= remove_high < 1"),
 ]
 
 

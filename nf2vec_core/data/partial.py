@@ -42,10 +42,11 @@ from ..errors import BadInputError, ConfigError
 from ..fields.sampling import query_pool
 from ..fields.voxels import voxel_centers
 from ..store.io import write_csv, write_json, write_tensors
+from ..store.paths import Layout
 from ..store.prepared import PreparedData
 
 __all__ = ["PartialParams", "Cuts", "random_directions", "draw_cuts", "crop_offsets", "half_space_mask",
-           "visible_mask", "resample_kept", "region_mask", "partial_fields", "write_partial_dataset"]
+           "visible_mask", "resample_kept", "region_mask", "partial_fields", "write_partial_dataset", "partial_dirs"]
 
 @dataclass(frozen=True)
 class PartialParams:
@@ -245,3 +246,9 @@ def write_partial_dataset(prepared_dir: Path, out_dir: Path, p: PartialParams, p
     write_json(out_dir / "meta.json", meta)
     write_csv(out_dir / "index.csv", data.index)
     return meta
+
+
+def partial_dirs(paths: Layout, dataset: str) -> tuple[Path, Path]:
+    """Where the completion stages keep a dataset's partial shapes (prepared data,
+    ``data/partial/<d>``) and their NFs (``data/neural_partial/<d>``) under ``paths.root``."""
+    return paths.root / "data" / "partial" / dataset, paths.root / "data" / "neural_partial" / dataset

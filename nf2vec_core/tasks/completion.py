@@ -14,20 +14,34 @@ distance and the F-score (:mod:`nf2vec_core.metrics.geometry`), beside
   whose *partial* embedding is nearest (:func:`nearest_partial`);
 * ``complete_embedding``: the decoded embedding of the complete shape's own NF (the ceiling a
   perfect transfer reaches through this decoder).
+
+Everything chosen is chosen on the validation items: the transfer MLP's epoch (lowest validation
+loss) and, for occupancy/SDF decodes with ``level`` unset, the decoder's iso-level of each decoded
+set (:func:`~.reconstruction.decoder_level`, against the complete shapes' voxels).
+:func:`complete_shapes` runs it all on a dataset's complete and partial NFs.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 import torch
 
 from ..data.partial import PartialParams
+from ..decoders.implicit import ImplicitDecoder
+from ..encoders.rows import RowEncoder, encode
 from ..errors import BadInputError, ConfigError
 from ..metrics.geometry import nearest_sq_dist
-from .transfer import TransferParams
+from ..store.neural_dataset import NeuralDataset
+from ..store.prepared import PreparedData
+from .decoded import decode_clouds, subsample_clouds
+from .reconstruction import ReconstructParams, decoder_level
+from .transfer import TransferParams, train_transfer
 
-__all__ = ["CompletionParams", "nearest_partial", "cloud_scores", "completion_report"]
+__all__ = ["CompletionParams", "Completion", "check_pairs", "nearest_partial", "cloud_scores",
+           "completion_report", "complete_shapes"]
 
 
 @dataclass(frozen=True)
@@ -40,10 +54,12 @@ class CompletionParams:
     resolution: int = 64           # marching-cubes grid of occupancy/SDF decodes
     fscore_threshold: float = 0.01
     n_figure: int = 4              # test items in the figure (spread over the split)
+    level: Optional[float] = None  # decoder iso-level; None: chosen on validation items (occupancy)
+    n_calibration: int = 80        # validation items that choose it
 
     def __post_init__(self) -> None:
-        if int(self.n_points) < 1 or int(self.resolution) < 2 or int(self.n_figure) < 0:
-            raise ConfigError(f"completion: need n_points >= 1, resolution >= 2, n_figure >= 0; got "
+        if int(self.n_points) < 1 or int(self.resolution) < 2 or int(self.n_figure) < 1:
+            raise ConfigError(f"completion: need n_points >= 1, resolution >= 2, n_figure >= 1; got "
                               f"{self.n_points}, {self.resolution}, {self.n_figure}")
         if not float(self.fscore_threshold) > 0:
             raise ConfigError(f"completion.fscore_threshold: must be > 0, got {self.fscore_threshold}")
@@ -85,3 +101,84 @@ def completion_report(gt: torch.Tensor, clouds: dict[str, torch.Tensor], thresho
         out[name] = {**{k: float(v.mean()) for k, v in s.items()},
                      **{f"{k}_std": float(np.std(v.numpy())) for k, v in s.items()}}
     return out
+
+
+def check_pairs(complete: NeuralDataset, partial: NeuralDataset) -> None:
+    """:class:`BadInputError` unless the partial NFs are those of the complete NFs' items, in the
+    same order and splits, fitted with the same architecture from the same shared init (the
+    encoder reads only NFs of that weight space)."""
+    if partial.spec != complete.spec:
+        raise BadInputError(partial.root, f"NFs of another architecture than {complete.root} (refit the partial "
+                                          f"shapes with the nf section of the complete ones)")
+    if not torch.equal(partial.init, complete.init):
+        raise BadInputError(partial.root, f"NFs fitted from another init than {complete.root} (refit the partial "
+                                          f"shapes with the fit section of the complete ones)")
+    cols = ["id", "split"]
+    if not partial.index[cols].reset_index(drop=True).equals(complete.index[cols].reset_index(drop=True)):
+        raise BadInputError(partial.root, f"holds other items (or splits) than {complete.root}")
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What :func:`complete_shapes` found: the ``summary`` (the stage's results), the test items'
+    clouds by name (``ground_truth`` and each scored set) and their class names."""
+
+    summary: dict
+    clouds: dict[str, torch.Tensor]
+    names: list[str]
+
+
+def complete_shapes(encoder: RowEncoder, decoder: ImplicitDecoder, complete: NeuralDataset, partial: NeuralDataset,
+                    prepared: PreparedData, partial_prepared: PreparedData, p: CompletionParams,
+                    progress: bool = True) -> Completion:
+    """Shape completion on a dataset (module docs): embed the complete and partial NFs, train the
+    transfer on the training items (epoch chosen on validation), decode the mapped embeddings of
+    the test items and score them, beside the partial input, the nearest training shape and the
+    decoded complete embedding, against the complete ground-truth surfaces (``prepared``; the
+    partial surfaces are ``partial_prepared``'s)."""
+    check_pairs(complete, partial)
+    for data in (prepared, partial_prepared):
+        if data.index["id"].tolist() != complete.index["id"].tolist():
+            raise BadInputError(data.root, f"holds other items than {complete.root}")
+    t0 = time.perf_counter()
+    rows = {s: complete.split_rows(s) for s in ("train", "val", "test")}
+    empty = [s for s, r in rows.items() if not r]
+    if empty:
+        raise BadInputError(complete.root, f"completion needs train, val and test items; no {', '.join(empty)} item")
+    sel = {s: torch.as_tensor(r) for s, r in rows.items()}
+    emb = encode(encoder, complete.spec, complete.params(), progress=progress)
+    part = encode(encoder, partial.spec, partial.params(), progress=progress)
+    t1 = time.perf_counter()
+    net, hist = train_transfer(part[sel["train"]], emb[sel["train"]], part[sel["val"]], emb[sel["val"]], p.transfer,
+                               progress=progress, desc="transfer partial -> complete embeddings")
+    train_seconds = time.perf_counter() - t1
+    with torch.no_grad():
+        mapped = net(part)
+    kind, clip = prepared.kind, float(prepared.meta.get("clip", 0.1))
+    rp = ReconstructParams(level=p.level, n_calibration=p.n_calibration)
+    to_decode = {"nf2vec_completion": mapped, "complete_embedding": emb}
+    levels = {name: decoder_level(rp, decoder, e, rows["val"], prepared, kind, clip)[0] for name, e in to_decode.items()}
+    test = sel["test"]
+    decoded = {name: decode_clouds(decoder, e[test], kind, clip, p.n_points, p.resolution, levels[name],
+                                   progress=progress, desc=f"decode {name.replace('_', ' ')}")
+               for name, e in to_decode.items()}
+    surface = prepared.tensor("surface")
+    nearest = nearest_partial(part[test], part[sel["train"]])
+    clouds = {"partial_input": subsample_clouds(partial_prepared.tensor("surface")[test], p.n_points),
+              "nf2vec_completion": decoded["nf2vec_completion"],
+              "nearest_train": subsample_clouds(surface[sel["train"]][nearest], p.n_points),
+              "complete_embedding": decoded["complete_embedding"]}
+    gt = surface[test]
+    own, l2 = emb[test], (mapped[test] - emb[test]).pow(2).sum(-1)
+    best = int(np.argmin(hist["val_loss"]))
+    summary = {"n_train": len(rows["train"]), "n_val": len(rows["val"]), "n_test": len(rows["test"]),
+               "transfer": {"best_epoch": best, "best_val_loss": float(hist["val_loss"][best]),
+                            "test_l2": float(l2.mean()),
+                            "test_relative_l2": float(l2.mean() / own.pow(2).sum(-1).mean()),
+                            "test_relative_l2_partial": float((part[test] - own).pow(2).sum(-1).mean()
+                                                              / own.pow(2).sum(-1).mean())},
+               "levels": levels,
+               "scores": completion_report(gt, clouds, p.fscore_threshold),
+               "train_seconds": round(train_seconds, 2), "seconds": round(time.perf_counter() - t0, 2)}
+    names = complete.index["class_name"].to_numpy()[rows["test"]].tolist()
+    return Completion(summary, {"ground_truth": gt, **clouds}, names)

@@ -7,11 +7,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from nf2vec_core.data.partial import partial_dirs
 from nf2vec_core.store.paths import Layout
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 D = "shapes"  # stands for every ${...} of dvc.yaml (the dataset, the run, nerf.data.from_dataset)
 P = Layout(Path("."))
+PARTIAL, NEURAL_PARTIAL = partial_dirs(P, D)
 
 # stage -> the paths it reads or writes, as the stage scripts take them from the layout
 STAGE_PATHS = {
@@ -34,6 +36,12 @@ STAGE_PATHS = {
     "baselines": [P.prepared(D), P.neural(D), P.metrics("baselines", D)],
     "timing": [P.prepared(D), P.neural(D), P.encoder(D), P.classifier(D), P.timings("timing", D),
                P.plot("timing", D, "csv"), P.plot("timing", D)],
+    "part_seg": [P.prepared(D), P.embeddings(D), P.models(D) / "part_decoder.safetensors", P.metrics("part_seg", D),
+                 P.timings("part_seg", D), P.plot("part_seg", D, "csv"), P.plot("part_seg", D)],
+    "partial_shapes": [P.prepared(D), PARTIAL],
+    "fit_partial": [PARTIAL, NEURAL_PARTIAL, P.metrics("fit_partial", D), P.timings("fit_partial", D)],
+    "shape_complete": [P.encoder(D), P.prepared(D), P.neural(D), PARTIAL, NEURAL_PARTIAL, P.metrics("completion", D),
+                       P.timings("completion", D), P.plot("completion", D)],
     "report": [P.reports_dir() / f"summary_{D}.md"],
     "site": [P.reports_dir() / "index.html", P.docs_dir() / "results.md"],
     "render_views": [P.prepared(D), P.views(D)],
