@@ -5,6 +5,7 @@
 #   make repro-parts   part segmentation from the default embeddings vs PointNet on the same points
 #   make repro-completion   shape completion on the default shapes (partial shapes, their NFs, the transfer MLP)
 #   make repro-generation   shape generation on the default shapes (latent GAN, decoded, Chamfer-scored)
+#   make repro-shape-tasks   the three above and their results page (reports/shape-tasks.html)
 #   make pages   regenerate every results page (reports/*.html, docs/results*.md) from metrics/ and plots/
 #   make test    create/reuse .venv, install, run the test suite
 #   make deps    rewrite dvc.yaml's code deps from the stage scripts' imports (tests/test_stage_deps.py checks them)
@@ -17,7 +18,7 @@ export DVC_NO_ANALYTICS := 1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: env deps repro repro-parts repro-completion repro-generation repro-modelnet10 repro-modelnet40 repro-arena repro-nerf repro-all pages test gpu-check bench clean-env
+.PHONY: env deps repro repro-parts repro-completion repro-generation repro-shape-tasks repro-modelnet10 repro-modelnet40 repro-arena repro-nerf repro-all pages test gpu-check bench clean-env
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +54,9 @@ repro-completion: env
 repro-generation: env
 	$(VENV)/bin/dvc repro shape_generate@shapes
 
+repro-shape-tasks: env
+	$(VENV)/bin/dvc repro shape_tasks_site
+
 # The Neural Field Arena (Papa et al. 2024: Neural MNIST/Digits, shared vs random init, studies, leaderboard)
 repro-arena: env
 	$(VENV)/bin/dvc repro arena_report arena_site
@@ -66,7 +70,7 @@ repro-all: env
 
 # The results pages alone, from the committed metrics and plots (no upstream stage runs)
 pages: env
-	$(VENV)/bin/dvc repro -s site nerf_site arena_site
+	$(VENV)/bin/dvc repro -s site nerf_site arena_site shape_tasks_site
 
 test: env
 	$(PY) -m pytest -q

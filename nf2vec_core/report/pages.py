@@ -19,6 +19,7 @@ PAGES = {
     "default": ("index.html", "results.md", "Default pipeline (shapes)"),
     "nerf": ("nerf.html", "results-nerf.md", "NeRFs as data"),
     "arena": ("arena.html", "results-arena.md", "Neural Field Arena"),
+    "shape_tasks": ("shape-tasks.html", "results-shape-tasks.md", "Shape tasks: parts, generation, completion"),
 }
 
 
@@ -208,3 +209,62 @@ def arena_page(metrics_dir: Path, plots_root: Path, reports_dir: Path, prov: dic
     return Page("nf2vec results: Neural Field Arena", "`make repro-arena`: image neural datasets (Neural MNIST, "
                 "Neural Digits), shared against random initialisation, weight-space classifiers.",
                 prov, sections, links("arena"))
+
+
+def _seeded(record: dict[str, Any], model: str, key: str) -> str:
+    """``mean ± std (n seeds)`` of a per-model entry of a record with top-level ``seeds``."""
+    entry = record.get(model, {})
+    return value_text({**entry, "seeds": record.get("seeds")}, key) if key in entry else fmt(None)
+
+
+def shape_tasks_page(metrics_dir: Path, plots_dir: Path, dataset: str, prov: dict[str, str]) -> Page:
+    """Embeddings as input and output for shapes (``make repro-shape-tasks``): part segmentation,
+    generation and completion on one dataset."""
+    seg, gen, comp = (load_metrics(metrics_dir, s, dataset) for s in ("part_seg", "shape_generation", "completion"))
+    seg_rows = [[label] + [_seeded(seg, model, k) for k in ("instance_miou", "class_miou", "accuracy")] + [paper]
+                for model, label, paper in [
+                    ("nf2vec", "part decoder on nf2vec embeddings", "81.3 / 76.9 (ShapeNet-Part)"),
+                    ("pointnet", "PointNet on the same points", "83.1 / 79.0 (ShapeNet-Part)"),
+                    ("class_prior", "control: the part decoder on zero embeddings (point and category only)", "—")]]
+    seg_table = Table(["model", "instance mIoU", "class mIoU", "point accuracy", f"paper, instance / class ({NF2VEC}, Table IV)"],
+                      seg_rows)
+    cats = read_csv_rows(plots_dir / f"part_seg_{dataset}.csv") if (plots_dir / f"part_seg_{dataset}.csv").is_file() else []
+    per_cat = Table(["category", "nf2vec", "PointNet", "class prior"],
+                    [[r["category"], _num(r.get("nf2vec_miou")), _num(r.get("pointnet_miou")), _num(r.get("class_prior_miou"))]
+                     for r in cats])
+    sets = [("latent_gan", "latent GAN"), ("gaussian_per_class", "Gaussian per class"),
+            ("train_embeddings", "training embeddings, decoded"), ("train_surfaces", "training shapes (ground truth)")]
+    chamfer, empty = gen.get("chamfer", {}), gen.get("empty_share", {})
+    gen_table = Table(["set", "MMD-CD ↓", "coverage ↑", "1-NNA (0.5 ideal)", "empty decodes"],
+                      [[label, fmt(chamfer.get(k, {}).get("mmd")), fmt(chamfer.get(k, {}).get("coverage")),
+                        fmt(chamfer.get(k, {}).get("1nna")), fmt(empty.get(k))] for k, label in sets if k in chamfer])
+    emb = gen.get("embedding", {})
+    gen_emb = Table(["set (embedding space)", "MMD", "coverage", "1-NNA", "novelty", "class consistency"],
+                    [[label] + [fmt(emb.get(k, {}).get(m)) for m in ("mmd", "coverage", "1nna", "novelty", "class_consistency")]
+                     for k, label in sets if k in emb])
+    scores = comp.get("scores", {})
+    comp_table = Table(["completion of the test shapes", "Chamfer ↓", "F-score ↑"],
+                       [[label, fmt(scores.get(k, {}).get("chamfer")), fmt(scores.get(k, {}).get("fscore"))]
+                        for k, label in [("partial_input", "the partial input itself"),
+                                         ("nf2vec_completion", "nf2vec: partial embedding → transfer MLP → decoder"),
+                                         ("nearest_train", "nearest training shape by partial embedding"),
+                                         ("complete_embedding", "the complete shape's own embedding, decoded (ceiling)")]
+                        if k in scores])
+    sections = [
+        Section("Part segmentation", "A decoder fed with [embedding; category one-hot] and a query point predicts "
+                "the point's part, trained on frozen embeddings; PointNet segmentation is trained on the same points, "
+                "splits and epochs. Each model is selected on validation and scored once on test; the control "
+                "shows what the embedding adds to the category's average part layout.", [seg_table, per_cat],
+                _figures(plots_dir, [(f"part_seg_{dataset}.png", "Test shapes: ground-truth parts and the part decoder's")])),
+        Section("Generation", "A latent GAN on the training embeddings; generated, Gaussian and training embeddings "
+                "are decoded to point clouds and compared with the test shapes of the same classes (Chamfer "
+                "MMD, coverage, 1-NNA within each class).", [gen_table, gen_emb],
+                _figures(plots_dir, [(f"shape_generation_{dataset}.png", "Generated shapes beside the nearest training shape")])),
+        Section("Completion", "Partial shapes fitted as NFs from the dataset's shared initialisation; a transfer "
+                "MLP maps their embeddings to the complete shapes' (trained on train, epoch chosen on validation), "
+                "and the decoder turns the mapped embeddings of test shapes into completions.", [comp_table],
+                _figures(plots_dir, [(f"completion_{dataset}.png", "Partial input, completion and ground truth")])),
+    ]
+    return Page(f"nf2vec results: shape tasks, dataset `{dataset}`", "`make repro-shape-tasks`: nf2vec embeddings "
+                f"as input (part segmentation) and output (generation, completion), after {NF2VEC}, §V.",
+                prov, sections, links("shape_tasks"))

@@ -39,3 +39,22 @@ def test_default_page_of_a_partial_run(tmp_path):
     assert ["a", "0.5", "—", "—"] in rows
     assert ["PointNet on 2,048 points (ms)", "4.5", "—", "—"] in rows   # latencies of a timing stage
     assert not any(s.figures for s in page.sections)   # no plots: no figures
+
+
+def test_shape_tasks_page_from_its_metrics(tmp_path):
+    from nf2vec_core.report.pages import shape_tasks_page
+    seg = {"seeds": [0, 1], "nf2vec": {"instance_miou": 0.7, "instance_miou_std": 0.01},
+           "pointnet": {"instance_miou": 0.85, "instance_miou_std": 0.02}, "class_prior": {"instance_miou": 0.72}}
+    (tmp_path / "part_seg_d.json").write_text(json.dumps(seg))
+    (tmp_path / "part_seg_d.csv").write_text("category,nf2vec_miou,pointnet_miou,class_prior_miou\nmug,0.5,0.6,\n")
+    (tmp_path / "shape_generation_d.json").write_text(json.dumps(
+        {"chamfer": {"latent_gan": {"mmd": 0.1, "coverage": 0.3, "1nna": 0.9}}, "empty_share": {"latent_gan": 0.25}}))
+    (tmp_path / "completion_d.json").write_text(json.dumps({"scores": {"partial_input": {"chamfer": 0.02, "fscore": 0.4}}}))
+    page = shape_tasks_page(tmp_path, tmp_path, "d", {"commit": "x"})
+    rows = [r for s in page.sections for t in s.tables for r in t.rows]
+    assert ["part decoder on nf2vec embeddings", "0.7 ± 0.01 (2 seeds)", "—", "—", "81.3 / 76.9 (ShapeNet-Part)"] in rows
+    assert rows[2][:2] == ["control: the part decoder on zero embeddings (point and category only)", "0.72"]
+    assert ["mug", "0.5", "0.6", "—"] in rows
+    assert ["latent GAN", "0.1", "0.3", "0.9", "0.25"] in rows
+    assert ["the partial input itself", "0.02", "0.4"] in rows
+    assert [s.title for s in page.sections] == ["Part segmentation", "Generation", "Completion"]
