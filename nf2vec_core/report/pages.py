@@ -241,7 +241,8 @@ def shape_tasks_page(metrics_dir: Path, plots_dir: Path, dataset: str, prov: dic
     emb = gen.get("embedding", {})
     gen_emb = Table(["set (embedding space)", "MMD", "coverage", "1-NNA", "novelty", "class consistency"],
                     [[label] + [fmt(emb.get(k, {}).get(m)) for m in ("mmd", "coverage", "1nna", "novelty", "class_consistency")]
-                     for k, label in sets if k in emb])
+                     for k, label in [("latent_gan", "latent GAN"), ("gaussian_per_class", "Gaussian per class"),
+                                      ("train_embeddings", "training embeddings")] if k in emb])
     scores = comp.get("scores", {})
     comp_table = Table(["completion of the test shapes", "Chamfer ↓", "F-score ↑"],
                        [[label, fmt(scores.get(k, {}).get("chamfer")), fmt(scores.get(k, {}).get("fscore"))]
