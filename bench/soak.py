@@ -36,17 +36,21 @@ from test_pipeline_e2e import TINY, _set  # noqa: E402  (the tiny params set of 
 TARGET = "train_encoder@shapes"
 # longer than the e2e run, in more pieces: kills land after completed shards and epochs
 SOAK = {"encoder.epochs": 24, "fit.steps": 60, "fit.shard_size": 4, "fit.chunk_size": 4}
-TOP_LEVEL_SKIP = {".venv", "data", ".work", ".git", "__pycache__", ".pytest_cache"}
+TOP_LEVEL_SKIP = {".venv", "data", "models", ".work", ".git", "__pycache__", ".pytest_cache"}   # no outputs
 
 
 def _ignore(folder: str, names: list[str]) -> set[str]:
-    top = Path(folder) == ROOT
+    top = Path(folder) in (ROOT, SNAPSHOT)
     return {n for n in names if (top and n in TOP_LEVEL_SKIP) or n in ("__pycache__", "cache", "tmp") and
             Path(folder).name == ".dvc" or n.endswith(".egg-info") or n == "__pycache__"}
 
 
+SNAPSHOT = ROOT   # set by main(): one copy of the project taken at the start, so that every project
+                  # made from it holds the same files even if the working tree changes meanwhile
+
+
 def make_project(dst: Path) -> Path:
-    shutil.copytree(ROOT, dst, ignore=_ignore)
+    shutil.copytree(SNAPSHOT, dst, ignore=_ignore)
     params = yaml.safe_load((dst / "params.yaml").read_text())
     for k, v in {**TINY, **SOAK}.items():
         _set(params, k, v)
@@ -110,7 +114,9 @@ def main() -> None:
     args = ap.parse_args()
     rng = random.Random(args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="nf2vec-soak-"))
+    global SNAPSHOT
     try:
+        SNAPSHOT = Path(shutil.copytree(ROOT, tmp / "snapshot", ignore=_ignore))
         ref = make_project(tmp / "reference")
         t0 = time.perf_counter()
         repro(ref)
