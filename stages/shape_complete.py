@@ -9,6 +9,8 @@ from _common import PATHS, params, parser, run
 
 from nf2vec_core.config import load_section
 from nf2vec_core.data.partial import partial_dirs
+from nf2vec_core.errors import BadInputError
+from nf2vec_core.store.embeddings import read_embeddings
 from nf2vec_core.store.neural_dataset import NeuralDataset
 from nf2vec_core.store.prepared import PreparedData
 from nf2vec_core.store.results import write_results
@@ -27,9 +29,12 @@ def main() -> None:
     encoder, decoder, meta = load_model(PATHS.encoder(d))
     complete = NeuralDataset(PATHS.neural(d))
     check_arch(meta, complete.spec, PATHS.encoder(d))
+    emb, index = read_embeddings(PATHS.embeddings(d))   # the embed stage's, in the dataset's order
+    if index["id"].tolist() != complete.index["id"].tolist():
+        raise BadInputError(PATHS.embeddings(d), "index does not match the neural dataset (re-embed the same dataset)")
     partial_prepared, partial_neural = partial_dirs(PATHS, d)
     res = complete_shapes(encoder, decoder, complete, NeuralDataset(partial_neural), PreparedData(PATHS.prepared(d)),
-                          PreparedData(partial_prepared), p)
+                          PreparedData(partial_prepared), p, emb)
     rows = spread(list(range(len(res.names))), p.n_figure)
     c = {k: v[rows] for k, v in res.clouds.items()}
     plot_completions(c["partial_input"], c["nf2vec_completion"], c["nearest_train"], c["ground_truth"],

@@ -17,8 +17,9 @@ from nf2vec_core.config import load_section
 from nf2vec_core.data.prepare import DatasetParams, SplitParams, prepare_dataset
 from nf2vec_core.decoders.implicit import ImplicitDecoderConfig
 from nf2vec_core.errors import BadInputError
-from nf2vec_core.encoders.rows import RowEncoderConfig
+from nf2vec_core.encoders.rows import RowEncoderConfig, encode
 from nf2vec_core.fitting.run import FitParams, NFParams, fit_dataset
+from nf2vec_core.store.embeddings import write_embeddings
 from nf2vec_core.store.neural_dataset import NeuralDataset
 from nf2vec_core.store.prepared import PreparedData
 from nf2vec_core.store.results import split_timings
@@ -75,6 +76,8 @@ def project(tmp_path_factory) -> Path:
     train_nf2vec(train, val, nfs.spec, data.kind, RowEncoderConfig(hidden=(16, 16), embed_dim=16),
                  ImplicitDecoderConfig(hidden=16, layers=2, pe_freqs=2),
                  TrainConfig(epochs=1, batch_size=4, lr=1e-3, queries_per_item=128), root / "models" / D, device="cpu")
+    encoder = load_model(root / "models" / D / "best.safetensors")[0]
+    write_embeddings(root / "data" / "embeddings" / D, encode(encoder, nfs.spec, nfs.params()), nfs.index)
     return root
 
 
@@ -120,13 +123,16 @@ def test_a_run_is_reproducible_and_the_complete_nfs_as_their_own_partials_transf
     encoder, decoder, _ = load_model(project / "models" / D / "best.safetensors")
     nfs, data = NeuralDataset(project / "data" / "neural" / D), PreparedData(project / "data" / "prepared" / D)
     p = load_section({"completion": COMPLETION}, "completion", CompletionParams)
-    runs = [complete_shapes(encoder, decoder, nfs, nfs, data, data, p, progress=False) for _ in range(2)]
+    emb = encode(encoder, nfs.spec, nfs.params())
+    runs = [complete_shapes(encoder, decoder, nfs, nfs, data, data, p, emb, progress=False) for _ in range(2)]
     a, b = (split_timings(r.summary)[0] for r in runs)
     assert a == b and runs[0].names == runs[1].names
     assert all(torch.equal(runs[0].clouds[k], runs[1].clouds[k]) for k in runs[0].clouds)
     assert a["transfer"]["test_relative_l2_partial"] == 0.0
     assert runs[0].clouds["ground_truth"].shape == (a["n_test"], 256, 3)
     assert all(runs[0].clouds[k].shape == (a["n_test"], COMPLETION["n_points"], 3) for k in SETS)
+    with pytest.raises(BadInputError, match="one .*embedding per item"):
+        complete_shapes(encoder, decoder, nfs, nfs, data, data, p, emb[:-1], progress=False)
 
 
 def test_partial_nfs_of_another_init_or_other_items_are_refused(project, tmp_path):

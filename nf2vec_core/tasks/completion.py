@@ -130,13 +130,17 @@ class Completion:
 
 def complete_shapes(encoder: RowEncoder, decoder: ImplicitDecoder, complete: NeuralDataset, partial: NeuralDataset,
                     prepared: PreparedData, partial_prepared: PreparedData, p: CompletionParams,
-                    progress: bool = True) -> Completion:
-    """Shape completion on a dataset (module docs): embed the complete and partial NFs, train the
-    transfer on the training items (epoch chosen on validation), decode the mapped embeddings of
-    the test items and score them, beside the partial input, the nearest training shape and the
-    decoded complete embedding, against the complete ground-truth surfaces (``prepared``; the
-    partial surfaces are ``partial_prepared``'s)."""
+                    emb: torch.Tensor, progress: bool = True) -> Completion:
+    """Shape completion on a dataset (module docs): embed the partial NFs, train the transfer to
+    the complete NFs' embeddings ``emb [N, D]`` (the embed stage's, one row per item of
+    ``complete``, in its order) on the training items (epoch chosen on validation), decode the
+    mapped embeddings of the test items and score them, beside the partial input, the nearest
+    training shape and the decoded complete embedding, against the complete ground-truth
+    surfaces (``prepared``; the partial surfaces are ``partial_prepared``'s)."""
     check_pairs(complete, partial)
+    if emb.dim() != 2 or emb.shape[0] != len(complete.index) or emb.shape[1] != encoder.embed_dim:
+        raise BadInputError(complete.root, f"need one {encoder.embed_dim}-d embedding per item "
+                                           f"({len(complete.index)}), got {tuple(emb.shape)}")
     for data in (prepared, partial_prepared):
         if data.index["id"].tolist() != complete.index["id"].tolist():
             raise BadInputError(data.root, f"holds other items than {complete.root}")
@@ -146,7 +150,6 @@ def complete_shapes(encoder: RowEncoder, decoder: ImplicitDecoder, complete: Neu
     if empty:
         raise BadInputError(complete.root, f"completion needs train, val and test items; no {', '.join(empty)} item")
     sel = {s: torch.as_tensor(r) for s, r in rows.items()}
-    emb = encode(encoder, complete.spec, complete.params(), progress=progress)
     part = encode(encoder, partial.spec, partial.params(), progress=progress)
     t1 = time.perf_counter()
     net, hist = train_transfer(part[sel["train"]], emb[sel["train"]], part[sel["val"]], emb[sel["val"]], p.transfer,
