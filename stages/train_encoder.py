@@ -32,10 +32,10 @@ def main() -> None:
     prepared = PreparedData(PATHS.prepared(args.dataset))
     neural = NeuralDataset(PATHS.neural(args.dataset))
     views = load_views(PATHS.neural_views(args.dataset)) if enc.view_pairs else []
-    train = field_dataset(prepared, neural, neural.split_rows("train"), n_grid=enc.grid_queries, seed=enc.seed,
-                          views=views)
+    pool = {"n_grid": enc.grid_queries, "surface_fraction": enc.surface_fraction, "offgrid": enc.offgrid}
+    train = field_dataset(prepared, neural, neural.split_rows("train"), seed=enc.seed, views=views, **pool)
     val_rows = neural.split_rows("val")
-    val = field_dataset(prepared, neural, val_rows, n_grid=enc.grid_queries, seed=enc.seed + 1) if val_rows else None
+    val = field_dataset(prepared, neural, val_rows, seed=enc.seed + 1, **pool) if val_rows else None
     out = PATHS.models(args.dataset)
     inputs = [prepared.root, neural.root] + ([PATHS.neural_views(args.dataset)] if enc.view_pairs else [])
     work = staging.work_dir(ROOT, "train_encoder", args.dataset)   # resumable: last epoch's checkpoint

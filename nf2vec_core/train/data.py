@@ -2,8 +2,9 @@
 
 Query points per item (values in natural units, as :class:`FieldDataset` expects):
 
-* ``occupancy``: the prepared off-grid points (uniform) plus ``n_grid`` voxel centres per item,
-  half of them on the boundary (:func:`~nf2vec_core.fitting.targets.occupancy_pool`), 0/1 values;
+* ``occupancy``: the prepared off-grid points (uniform; left out with ``offgrid=False``) plus
+  ``n_grid`` voxel centres per item, ``surface_fraction`` of them (default half) on the boundary
+  (:func:`~nf2vec_core.fitting.targets.occupancy_pool`), 0/1 values;
 * ``sdf`` / ``udf``: the prepared query pool;
 * ``pixels``: all pixel centres (shared).
 """
@@ -27,7 +28,8 @@ def check_aligned(prepared: PreparedData, neural: NeuralDataset) -> None:
 
 
 def field_dataset(prepared: PreparedData, neural: NeuralDataset, rows: list[int], *,
-                  n_grid: int = 4096, seed: int = 0, views: list[NeuralDataset] | None = None) -> FieldDataset:
+                  n_grid: int = 4096, seed: int = 0, views: list[NeuralDataset] | None = None,
+                  surface_fraction: float = 0.5, offgrid: bool = True) -> FieldDataset:
     """A :class:`FieldDataset` for the given index rows (the prepared tensors are read once), with
     the other fits of those items from ``views`` (:func:`~nf2vec_core.store.neural_dataset.load_views`)."""
     check_aligned(prepared, neural)
@@ -41,7 +43,10 @@ def field_dataset(prepared: PreparedData, neural: NeuralDataset, rows: list[int]
         n, h, w, c = img.shape
         return FieldDataset(params, image_coords(h, w), img.reshape(n, h * w, c).float(), labels, other)
     if kind == "occupancy":
-        grid = occupancy_pool(prepared.tensor("voxels")[sel], 0.5, n_grid, torch.Generator().manual_seed(seed))
+        grid = occupancy_pool(prepared.tensor("voxels")[sel], surface_fraction, n_grid,
+                              torch.Generator().manual_seed(seed))
+        if not offgrid:
+            return FieldDataset(params, grid.coords, grid.values, labels, other)
         coords = torch.cat([prepared.tensor("offgrid_coords")[sel], grid.coords], dim=1)
         values = torch.cat([prepared.tensor("offgrid_values")[sel].float().unsqueeze(-1), grid.values], dim=1)
         return FieldDataset(params, coords, values, labels, other)

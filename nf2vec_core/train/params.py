@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..encoders.rows import RowEncoderConfig
+from ..errors import ConfigError
 from .losses import LossConfig
 from .trainer import TrainConfig
 
@@ -28,13 +29,19 @@ class EncoderParams:
     epochs: int = 100
     batch_size: int = 16
     queries_per_item: int = 4096
-    grid_queries: int = 4096           # occupancy: voxel centres added to each item's query pool
+    grid_queries: int = 4096           # occupancy: voxel centres in each item's query pool ...
+    surface_fraction: float = 0.5      # ... this share of them on the boundary voxels, the rest uniform
+    offgrid: bool = True               # occupancy: also the prepared uniform off-grid points
     schedule: Literal["onecycle", "cosine", "constant"] = "onecycle"
     occupancy_loss: Literal["bce", "focal"] = "bce"
     row_noise: float = 0.0             # weight-space augmentation (not in the paper; see TrainConfig)
     contrastive: float = 0.0           # weight of a SigLIP term between two row-noise views (paper 003; see TrainConfig)
     view_pairs: bool = False           # SigLIP positives = other fits of the same item (the views stage; TrainConfig)
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= float(self.surface_fraction) <= 1.0:
+            raise ConfigError(f"encoder.surface_fraction: must be in [0, 1], got {self.surface_fraction}")
 
     def encoder_config(self) -> RowEncoderConfig:
         return RowEncoderConfig(hidden=tuple(self.hidden), embed_dim=self.embed_dim,
