@@ -54,7 +54,7 @@ def plot_part_segmentation(points: Sequence[np.ndarray | torch.Tensor], predicte
             ax.set_box_aspect((1, 1, 1))
             ax.view_init(elev=elev, azim=azim)
             ax.set_axis_off()
-            ax.set_title(f"{titles[i]}: {name}", fontsize=9)
+            ax.set_title(f"{titles[i]}\n{name}", fontsize=9)   # two lines: side-by-side titles would overlap
     return save_figure(fig, path)
 
 
