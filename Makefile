@@ -6,6 +6,7 @@
 #   make repro-completion   shape completion on the default shapes (partial shapes, their NFs, the transfer MLP)
 #   make repro-generation   shape generation on the default shapes (latent GAN, decoded, Chamfer-scored)
 #   make repro-shape-tasks   the three above and their results page (reports/shape-tasks.html)
+#   make repro-field-kinds   the shapes as SDFs and as UDFs through the pipeline, and the UDF -> SDF mapping
 #   make pages   regenerate every results page (reports/*.html, docs/results*.md) from metrics/ and plots/
 #   make test    create/reuse .venv, install, run the test suite
 #   make deps    rewrite dvc.yaml's code deps from the stage scripts' imports (tests/test_stage_deps.py checks them)
@@ -18,7 +19,7 @@ export DVC_NO_ANALYTICS := 1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: env deps repro repro-parts repro-completion repro-generation repro-shape-tasks repro-modelnet10 repro-modelnet40 repro-arena repro-nerf repro-all pages test gpu-check bench clean-env
+.PHONY: env deps repro repro-parts repro-completion repro-generation repro-shape-tasks repro-field-kinds repro-modelnet10 repro-modelnet40 repro-arena repro-nerf repro-all pages test gpu-check bench clean-env
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +57,11 @@ repro-generation: env
 
 repro-shape-tasks: env
 	$(VENV)/bin/dvc repro shape_tasks_site
+
+# Every field kind (Zama Ramirez et al. 2024, §V, Fig. 18): datasets shapes_sdf and shapes_udf through the
+# pipeline, then UDF embeddings mapped to SDF embeddings and decoded into meshes (pipeline.field_maps)
+repro-field-kinds: env
+	$(VENV)/bin/dvc repro report@shapes_sdf report@shapes_udf field_map
 
 # The Neural Field Arena (Papa et al. 2024: Neural MNIST/Digits, shared vs random init, studies, leaderboard)
 repro-arena: env

@@ -135,6 +135,19 @@ def _tiny_modelnet(params: dict) -> None:
     params["pipeline"]["datasets"] = ["shapes", "modelnet10"]
 
 
+def _tiny_field_kinds(params: dict) -> None:
+    """The field-kind datasets shrink to one, three classes of the tiny shapes as SDFs: the field
+    map runs from the tiny (occupancy) shapes to it, on the items they share."""
+    del params["datasets"]["shapes_udf"]
+    params["datasets"]["shapes_sdf"].update({k: params["datasets"]["shapes"][k] for k in (
+        "n_per_class", "resolution", "n_queries", "n_offgrid", "n_surface")})
+    params["datasets"]["shapes_sdf"]["classes"] = ["table", "chair", "mug"]
+    params["pipeline"]["datasets"].append("shapes_sdf")
+    params["pipeline"]["field_maps"] = {"shapes_to_sdf": {"source": "shapes", "target": "shapes_sdf"}}
+    params["field_map"].update({"transfer": {"hidden": [16], "epochs": 5, "seed": 0}, "n_points": 128,
+                                "resolution": 12, "n_figure": 2})
+
+
 def _run(cmd: list[str], cwd: Path, env: dict) -> str:
     res = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, f"{' '.join(cmd)} failed:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
@@ -159,6 +172,7 @@ def tiny_repo(tmp_path_factory) -> tuple[Path, dict]:
     for k, v in TINY.items():
         _set(params, k, v)
     _tiny_modelnet(params)
+    _tiny_field_kinds(params)
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = {**os.environ, "DVC_NO_ANALYTICS": "1", "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
@@ -211,6 +225,12 @@ def test_repro_produces_metrics(tiny_repo):
     comp = json.loads((work / "metrics" / "completion_shapes.json").read_text())
     assert json.loads((work / "metrics" / "fit_partial_shapes.json").read_text())["count"] == fit["count"]
     assert (work / "plots" / "completion_shapes.png").stat().st_size > 1000 and comp
+    fmap = json.loads((work / "metrics" / "field_map_shapes_to_sdf.json").read_text())
+    assert (fmap["source_kind"], fmap["target_kind"]) == ("occupancy", "sdf") and fmap["n_test"] >= 1
+    assert 0 <= fmap["watertight_share"] <= 1 and set(fmap["scores"]) == {
+        "nf2vec_mapping", "source_embedding", "nearest_train", "target_embedding"}
+    assert (work / "plots" / "field_map_shapes_to_sdf.png").stat().st_size > 1000
+    assert json.loads((work / "metrics" / "classify_shapes_sdf.json").read_text())["n_test"] >= 1
     gen = json.loads((work / "metrics" / "shape_generation_shapes.json").read_text())
     assert (work / "plots" / "shape_generation_shapes.png").stat().st_size > 1000 and gen
 
