@@ -6,7 +6,7 @@
 #   make repro-completion   shape completion on the default shapes (partial shapes, their NFs, the transfer MLP)
 #   make repro-generation   shape generation on the default shapes (latent GAN, decoded, Chamfer-scored)
 #   make repro-shape-tasks   the three above and their results page (reports/shape-tasks.html)
-#   make repro-field-kinds   the shapes as SDFs and as UDFs through the pipeline, and the UDF -> SDF mapping
+#   make repro-field-kinds   the shapes as SDFs and as UDFs through the pipeline, the UDF -> SDF mapping, its page
 #   make pages   regenerate every results page (reports/*.html, docs/results*.md) from metrics/ and plots/
 #   make test    create/reuse .venv, install, run the test suite
 #   make deps    rewrite dvc.yaml's code deps from the stage scripts' imports (tests/test_stage_deps.py checks them)
@@ -61,7 +61,7 @@ repro-shape-tasks: env
 # Every field kind (Zama Ramirez et al. 2024, §V, Fig. 18): datasets shapes_sdf and shapes_udf through the
 # pipeline, then UDF embeddings mapped to SDF embeddings and decoded into meshes (pipeline.field_maps)
 repro-field-kinds: env
-	$(VENV)/bin/dvc repro report@shapes_sdf report@shapes_udf field_map
+	$(VENV)/bin/dvc repro report@shapes_sdf report@shapes_udf field_kinds_site
 
 # The Neural Field Arena (Papa et al. 2024: Neural MNIST/Digits, shared vs random init, studies, leaderboard)
 repro-arena: env
@@ -76,7 +76,7 @@ repro-all: env
 
 # The results pages alone, from the committed metrics and plots (no upstream stage runs)
 pages: env
-	$(VENV)/bin/dvc repro -s site nerf_site arena_site shape_tasks_site
+	$(VENV)/bin/dvc repro -s site nerf_site arena_site shape_tasks_site field_kinds_site
 
 test: env
 	$(PY) -m pytest -q

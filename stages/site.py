@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from _common import PATHS, ROOT, parser, run
 
-from nf2vec_core.report.pages import PAGES, arena_page, default_page, nerf_page, shape_tasks_page
+from nf2vec_core.report.pages import PAGES, arena_page, default_page, field_kinds_page, nerf_page, shape_tasks_page
 from nf2vec_core.report.provenance import provenance
 from nf2vec_core.report.render import to_html, to_markdown
 from nf2vec_core.report.time_charts import draw_arena_times, draw_nerf_timing, draw_stage_times
@@ -14,6 +14,8 @@ def main() -> None:
     ap = parser(__doc__)
     ap.add_argument("--page", required=True, choices=sorted(PAGES), help="which pipeline's page")
     ap.add_argument("--dataset", default="shapes", help="the dataset of the default and shape-task pages")
+    ap.add_argument("--datasets", nargs="*", default=[], help="the field-kinds page: its datasets")
+    ap.add_argument("--field-map", default="", help="the field-kinds page: a key of pipeline.field_maps")
     args = ap.parse_args()
     metrics, plots, prov = PATHS.metrics_dir(), PATHS.plots_dir(), provenance(ROOT)
     if args.page == "default":
@@ -21,6 +23,8 @@ def main() -> None:
         page = default_page(metrics, plots, args.dataset, prov)
     elif args.page == "shape_tasks":
         page = shape_tasks_page(metrics, plots, args.dataset, prov)
+    elif args.page == "field_kinds":
+        page = field_kinds_page(metrics, plots, args.datasets, args.field_map, prov)
     elif args.page == "nerf":
         draw_nerf_timing(plots)
         page = nerf_page(metrics, plots, prov)

@@ -20,6 +20,7 @@ PAGES = {
     "nerf": ("nerf.html", "results-nerf.md", "NeRFs as data"),
     "arena": ("arena.html", "results-arena.md", "Neural Field Arena"),
     "shape_tasks": ("shape-tasks.html", "results-shape-tasks.md", "Shape tasks: parts, generation, completion"),
+    "field_kinds": ("field-kinds.html", "results-field-kinds.md", "Field kinds: occupancy, SDF, UDF and mapping"),
 }
 
 
@@ -269,3 +270,51 @@ def shape_tasks_page(metrics_dir: Path, plots_dir: Path, dataset: str, prov: dic
     return Page(f"nf2vec results: shape tasks, dataset `{dataset}`", "`make repro-shape-tasks`: nf2vec embeddings "
                 f"as input (part segmentation) and output (generation, completion), after {NF2VEC}, §V.",
                 prov, sections, links("shape_tasks"))
+
+
+def _kind_row(metrics_dir: Path, dataset: str) -> list[str]:
+    """One dataset's row of the field-kinds table: NF fit, nf2vec accuracy and reconstructions."""
+    fit, cls, rec = (load_metrics(metrics_dir, s, dataset) for s in ("fit", "classify", "reconstruct"))
+    nf_fit = (f"Chamfer {fmt(fit['mean_chamfer'])}" if "mean_chamfer" in fit
+              else f"IoU {fmt(fit.get('mean_iou'))}")
+    acc = value_text(cls, "accuracy") if "accuracy" in cls else fmt(None)
+    return [f"`{dataset}`", nf_fit, acc,
+            f"{fmt(rec.get('nf_chamfer'))} / {fmt(rec.get('nf_fscore'))}",
+            f"{fmt(rec.get('nf2vec_chamfer'))} / {fmt(rec.get('nf2vec_fscore'))}"]
+
+
+def field_kinds_page(metrics_dir: Path, plots_dir: Path, datasets: list[str], field_map: str,
+                     prov: dict[str, str]) -> Page:
+    """Every field kind through the pipeline (``make repro-field-kinds``): one row per dataset of
+    ``datasets``, and the mapping ``field_map`` (a key of ``pipeline.field_maps``) between two of them."""
+    kinds = Table(["dataset", "NF fit (IoU; Chamfer for UDF)", "nf2vec test accuracy",
+                   "the NFs themselves: Chamfer / F-score", "decoded embeddings: Chamfer / F-score"],
+                  [_kind_row(metrics_dir, d) for d in datasets])
+    fm = read_results(metrics_dir / f"field_map_{field_map}.json")
+    scores = fm.get("scores", {})
+    src, tgt = fm.get("source_kind", "source").upper(), fm.get("target_kind", "target").upper()
+    map_table = Table([f"{src} → {tgt} of the test shapes", "Chamfer ↓", "F-score ↑"],
+                      [[label, fmt(scores.get(k, {}).get("chamfer")), fmt(scores.get(k, {}).get("fscore"))]
+                       for k, label in [("nf2vec_mapping", f"nf2vec: {src} embedding → transfer MLP → {tgt} decoder"),
+                                        ("source_embedding", f"the {src} embedding decoded by its own decoder"),
+                                        ("nearest_train", f"nearest training shape by {src} embedding"),
+                                        ("target_embedding", f"the shape's own {tgt} embedding, decoded (ceiling)")]
+                       if k in scores])
+    closed = Table(["mapped meshes", "share"], [["closed (watertight)", fmt(fm.get("watertight_share"))],
+                                                ["empty (no surface in the grid)", fmt(fm.get("empty_share"))]])
+    sections = [
+        Section("Field kinds", "The same kind of procedural shapes as occupancy, signed distance (SDF, of the mesh) "
+                "and unsigned distance (UDF, of the surface) fields, each through the whole pipeline with its own "
+                "nf2vec: fit, encoder and decoder with the kind's loss, classification (mean ± std over seeds) and "
+                "reconstruction, scored on the test split.", [kinds],
+                _figures(plots_dir, [(f"reconstruct_{d}.png", f"`{d}`: NFs and decoded embeddings") for d in datasets])),
+        Section("Mapping between field kinds", f"A transfer MLP maps the {src} embeddings of shapes to the {tgt} "
+                f"embeddings of the same shapes (trained on train, epoch chosen on validation); the {tgt} decoder "
+                "turns the mapped embeddings of test shapes into fields, meshed by marching cubes.",
+                [map_table, closed],
+                _figures(plots_dir, [(f"field_map_{field_map}.png", f"{src} input, mapped {tgt} mesh, ground truth")])),
+    ]
+    return Page("nf2vec results: field kinds", "`make repro-field-kinds`: occupancy, SDF and UDF neural fields of "
+                f"the same kind of shapes, and embeddings of one kind mapped to another, after {NF2VEC}, §V, Fig. 18.",
+                prov, sections, links("field_kinds"))
+

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nf2vec_core.report.pages import PAGES, arena_page, default_page, nerf_page, shape_tasks_page
+from nf2vec_core.report.pages import PAGES, arena_page, default_page, field_kinds_page, nerf_page, shape_tasks_page
 from nf2vec_core.report.render import to_html
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +55,9 @@ def _pages():
     metrics, plots = ROOT / "metrics", ROOT / "plots"
     return {"default": default_page(metrics, plots, "shapes", PROV), "nerf": nerf_page(metrics, plots, PROV),
             "arena": arena_page(metrics, plots, ROOT / "reports", PROV),
-            "shape_tasks": shape_tasks_page(metrics, plots, "shapes", PROV)}
+            "shape_tasks": shape_tasks_page(metrics, plots, "shapes", PROV),
+            "field_kinds": field_kinds_page(metrics, plots, ["shapes", "shapes_sdf", "shapes_udf"], "shapes_udf_to_sdf",
+                                            PROV)}
 
 
 def _check(browser, path: Path, page) -> None:

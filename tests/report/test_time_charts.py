@@ -58,3 +58,23 @@ def test_shape_tasks_page_from_its_metrics(tmp_path):
     assert ["latent GAN", "0.1", "0.3", "0.9", "0.25"] in rows
     assert ["the partial input itself", "0.02", "0.4"] in rows
     assert [s.title for s in page.sections] == ["Part segmentation", "Generation", "Completion"]
+
+
+def test_field_kinds_page_from_its_metrics(tmp_path):
+    from nf2vec_core.report.pages import field_kinds_page
+    (tmp_path / "fit_occ.json").write_text(json.dumps({"mean_iou": 0.9}))
+    (tmp_path / "fit_u.json").write_text(json.dumps({"mean_chamfer": 0.005}))
+    (tmp_path / "classify_u.json").write_text(json.dumps({"accuracy": 0.8, "accuracy_std": 0.02, "seeds": [0, 1, 2]}))
+    (tmp_path / "reconstruct_u.json").write_text(json.dumps({"nf_chamfer": 0.004, "nf_fscore": 0.3,
+                                                             "nf2vec_chamfer": 0.05, "nf2vec_fscore": 0.1}))
+    (tmp_path / "field_map_m.json").write_text(json.dumps({
+        "source_kind": "udf", "target_kind": "sdf", "watertight_share": 0.75, "empty_share": 0.0,
+        "scores": {"nf2vec_mapping": {"chamfer": 0.06, "fscore": 0.1}, "nearest_train": {"chamfer": 0.07, "fscore": 0.05}}}))
+    page = field_kinds_page(tmp_path, tmp_path, ["occ", "u"], "m", {"commit": "x"})
+    rows = [r for s in page.sections for t in s.tables for r in t.rows]
+    assert ["`occ`", "IoU 0.9", "—", "— / —", "— / —"] in rows                 # a dataset whose stages did not all run
+    assert ["`u`", "Chamfer 0.005", "0.8 ± 0.02 (3 seeds)", "0.004 / 0.3", "0.05 / 0.1"] in rows
+    assert ["nf2vec: UDF embedding → transfer MLP → SDF decoder", "0.06", "0.1"] in rows
+    assert ["closed (watertight)", "0.75"] in rows and len([r for r in rows if r[0].startswith("the ")]) == 0
+    assert [s.title for s in page.sections] == ["Field kinds", "Mapping between field kinds"]
+    assert page.sections[1].tables[0].header[0] == "UDF → SDF of the test shapes"
