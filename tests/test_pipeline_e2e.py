@@ -136,12 +136,12 @@ def _tiny_modelnet(params: dict) -> None:
 
 
 def _tiny_field_kinds(params: dict) -> None:
-    """The field-kind datasets shrink to three classes of the tiny shapes, as SDFs and as UDFs; the
-    field map and its page run on them as configured."""
+    """The field-kind datasets shrink to five classes of the tiny shapes (t-SNE needs four test
+    items), as SDFs and as UDFs; the field map and its page run on them as configured."""
     for d in ("shapes_sdf", "shapes_udf"):
         params["datasets"][d].update({k: params["datasets"]["shapes"][k] for k in (
             "n_per_class", "resolution", "n_queries", "n_offgrid", "n_surface")})
-        params["datasets"][d]["classes"] = ["table", "chair", "mug"]
+        params["datasets"][d]["classes"] = ["table", "chair", "mug", "lamp", "bottle"]
         params["pipeline"]["datasets"].append(d)
     params["field_map"].update({"transfer": {"hidden": [16], "epochs": 5, "seed": 0}, "n_points": 128,
                                 "resolution": 12, "n_figure": 2})
