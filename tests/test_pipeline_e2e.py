@@ -136,13 +136,16 @@ def _tiny_modelnet(params: dict) -> None:
 
 
 def _tiny_field_kinds(params: dict) -> None:
-    """The field-kind datasets shrink to five classes of the tiny shapes (t-SNE needs four test
-    items), as SDFs and as UDFs; the field map and its page run on them as configured."""
-    for d in ("shapes_sdf", "shapes_udf"):
-        params["datasets"][d].update({k: params["datasets"]["shapes"][k] for k in (
-            "n_per_class", "resolution", "n_queries", "n_offgrid", "n_surface")})
-        params["datasets"][d]["classes"] = ["table", "chair", "mug", "lamp", "bottle"]
-        params["pipeline"]["datasets"].append(d)
+    """One field-kind dataset, five classes of the tiny shapes as SDFs (t-SNE needs four test
+    items): the field map runs from the tiny occupancy shapes to it, and its page shows both."""
+    del params["datasets"]["shapes_udf"]
+    params["datasets"]["shapes_sdf"].update({k: params["datasets"]["shapes"][k] for k in (
+        "n_per_class", "resolution", "n_queries", "n_offgrid", "n_surface")})
+    params["datasets"]["shapes_sdf"]["classes"] = ["table", "chair", "mug", "lamp", "bottle"]
+    params["pipeline"]["datasets"].append("shapes_sdf")
+    params["pipeline"]["field_maps"] = {"shapes_to_sdf": {"source": "shapes", "target": "shapes_sdf"}}
+    params["pipeline"]["field_kinds"] = ["shapes", "shapes_sdf", "shapes_sdf"]
+    params["pipeline"]["field_kinds_map"] = "shapes_to_sdf"
     params["field_map"].update({"transfer": {"hidden": [16], "epochs": 5, "seed": 0}, "n_points": 128,
                                 "resolution": 12, "n_figure": 2})
 
@@ -224,13 +227,12 @@ def test_repro_produces_metrics(tiny_repo):
     comp = json.loads((work / "metrics" / "completion_shapes.json").read_text())
     assert json.loads((work / "metrics" / "fit_partial_shapes.json").read_text())["count"] == fit["count"]
     assert (work / "plots" / "completion_shapes.png").stat().st_size > 1000 and comp
-    fmap = json.loads((work / "metrics" / "field_map_shapes_udf_to_sdf.json").read_text())
-    assert (fmap["source_kind"], fmap["target_kind"]) == ("udf", "sdf") and fmap["n_test"] >= 1
+    fmap = json.loads((work / "metrics" / "field_map_shapes_to_sdf.json").read_text())
+    assert (fmap["source_kind"], fmap["target_kind"]) == ("occupancy", "sdf") and fmap["n_test"] >= 1
     assert 0 <= fmap["watertight_share"] <= 1 and set(fmap["scores"]) == {
         "nf2vec_mapping", "source_embedding", "nearest_train", "target_embedding"}
-    assert (work / "plots" / "field_map_shapes_udf_to_sdf.png").stat().st_size > 1000
-    assert all(json.loads((work / "metrics" / f"classify_shapes_{k}.json").read_text())["n_test"] >= 1
-               for k in ("sdf", "udf"))
+    assert (work / "plots" / "field_map_shapes_to_sdf.png").stat().st_size > 1000
+    assert json.loads((work / "metrics" / "classify_shapes_sdf.json").read_text())["n_test"] >= 4
     assert "Mapping between field kinds" in (work / "reports" / "field-kinds.html").read_text()
     gen = json.loads((work / "metrics" / "shape_generation_shapes.json").read_text())
     assert (work / "plots" / "shape_generation_shapes.png").stat().st_size > 1000 and gen
