@@ -334,11 +334,13 @@ def test_exp_run_with_set_param_and_metrics_diff(tiny_repo):
     work, env = tiny_repo
     _run(["git", "add", "-A"], work, env)
     _run(["git", "commit", "-qm", "lock"], work, env)
-    _run([sys.executable, "-m", "dvc", "exp", "run", "-S", "encoder.lr=0.003"], work, env)
+    # the target keeps the run to the encoder and what reads it on the way to one classifier
+    _run([sys.executable, "-m", "dvc", "exp", "run", "-S", "encoder.lr=0.003", "classify@shapes"], work, env)
     out = _run([sys.executable, "-m", "dvc", "exp", "show", "--json"], work, env)
     assert "0.003" in out
     diff = json.loads(_run([sys.executable, "-m", "dvc", "metrics", "diff", "--json"], work, env) or "{}")
     assert any("train_shapes" in k for k in diff)           # the experiment changed the encoder metrics
+    assert not any("modelnet10" in k or "nerf" in k for k in diff)   # and nothing outside the target's chain
 
 
 def test_remote_push_pull_roundtrip(tiny_repo, tmp_path):
