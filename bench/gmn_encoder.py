@@ -50,7 +50,7 @@ def timed(fn, repeats: int, device: torch.device) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--batch", type=int, default=8, help="graphs a forward pass (paper 003 trains with 8)")
+    ap.add_argument("--batch", type=int, default=8, help="graphs a forward pass (Ballerini et al. 2025 train with 8)")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     args = ap.parse_args()
