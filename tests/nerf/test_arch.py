@@ -226,7 +226,8 @@ def test_hash_validation():
 # ------------------------------------------------------------------------ unseen variants
 @pytest.mark.parametrize("name", list(ARCH_VARIANTS))
 def test_unseen_architecture_variants_initialise_and_render(name):
-    """Embed Any NeRF's (Ballerini et al. 2025) unseen architectures from the MLP and tri-plane NeRFs: one size changed each."""
+    """Embed Any NeRF's (Ballerini et al. 2025) unseen architectures from the MLP and tri-plane
+    NeRFs: one size changed each."""
     bases = {"mlp": NerfArch(num_freqs=4), "triplane": NerfArch(kind="triplane", num_freqs=4, plane_reduce="concat")}
     kind, changes = ARCH_VARIANTS[name]
     base = bases[kind]
