@@ -1,5 +1,6 @@
 """Baseline in the same run: PointNet on the ground-truth point clouds of the same splits
-(paper 000 Table III); the inference-time comparison of Fig. 11 is the ``timing`` stage."""
+(Zama Ramirez et al., Table III), trained once per seed of ``evaluation.seeds`` like the headline
+classifier; the inference-time comparison of Fig. 11 is the ``timing`` stage."""
 from __future__ import annotations
 
 import json
@@ -12,7 +13,9 @@ from nf2vec_core.store.io import write_json
 from nf2vec_core.store.neural_dataset import NeuralDataset
 from nf2vec_core.store.prepared import PreparedData
 from nf2vec_core.tasks.params import TimingParams
-from nf2vec_core.tasks.pointnet import PointNetConfig, evaluate_pointnet, train_pointnet
+from nf2vec_core.tasks.pointnet import PointNetConfig
+from nf2vec_core.tasks.pointnet_benchmark import pointnet_benchmark
+from nf2vec_core.tasks.seeds import EvaluationParams
 
 
 def main() -> None:
@@ -22,19 +25,16 @@ def main() -> None:
     p = params(args)
     pn_cfg = load_section(p, "pointnet", PointNetConfig)
     timing = load_section(p, "timing", TimingParams)
+    evaluation = load_section(p, "evaluation", EvaluationParams)
     prepared = PreparedData(PATHS.prepared(args.dataset))
     neural = NeuralDataset(PATHS.neural(args.dataset))
-    classes = prepared.meta["classes"]
     surface = prepared.tensor("surface")[:, : timing.pointnet_points]
     labels = torch.as_tensor(prepared.index["class_id"].to_numpy())
-    split = {s: torch.as_tensor(neural.split_rows(s)) for s in ("train", "val", "test")}
-    model, _ = train_pointnet(surface[split["train"]], labels[split["train"]], surface[split["val"]],
-                              labels[split["val"]], pn_cfg, num_classes=len(classes))
-    res = evaluate_pointnet(model, surface[split["test"]], labels[split["test"]], len(classes), class_names=classes)
-
-    write_json(PATHS.metrics("baselines", args.dataset),
-               {"pointnet_accuracy": float(res["accuracy"]), "pointnet_points": timing.pointnet_points})
-    print(json.dumps({"pointnet_accuracy": res["accuracy"]}))
+    rows = {s: torch.as_tensor(neural.split_rows(s)) for s in ("train", "val", "test")}
+    rec = pointnet_benchmark({s: surface[r] for s, r in rows.items()}, {s: labels[r] for s, r in rows.items()},
+                             pn_cfg, evaluation.seeds, prepared.meta["classes"])
+    write_json(PATHS.metrics("baselines", args.dataset), {**rec, "pointnet_points": timing.pointnet_points})
+    print(json.dumps({k: rec[k] for k in ("pointnet_accuracy", "pointnet_accuracy_std", "best_epoch_per_seed")}))
 
 
 if __name__ == "__main__":

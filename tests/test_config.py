@@ -101,3 +101,8 @@ def test_paper_modelnet40_overlay_after_the_paper_one(tmp_path):
     enc = load_section(p, "encoder", EncoderParams)
     assert (tuple(enc.hidden), enc.embed_dim) == ((512, 512, 1024, 1024), 1024)
     assert (load_section(p, "decoder", ImplicitDecoderConfig).layers, load_section(p, "decoder", ImplicitDecoderConfig).hidden) == (5, 512)
+
+
+def test_baselines_train_as_often_as_the_headline_classifier():
+    p = read_params(REPO_ROOT / "params.yaml")
+    assert p["weightspace"]["seeds"] == p["evaluation"]["seeds"]

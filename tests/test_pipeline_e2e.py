@@ -205,7 +205,8 @@ def test_repro_produces_metrics(tiny_repo):
     assert rec["nf_chamfer"] >= 0 and 0 <= rec["nf2vec_fscore"] <= 1
     assert 0 < rec["nf2vec_level"] < 1 and len(rec["nf2vec_level_calibration"]) == 19   # chosen on val
     base = json.loads((work / "metrics" / "baselines_shapes.json").read_text())
-    assert 0 <= base["pointnet_accuracy"] <= 1
+    assert 0 <= base["pointnet_accuracy"] <= 1 and base["seeds"] == cls["seeds"]      # PointNet: same seeds
+    assert len(base["pointnet_accuracy_per_seed"]) == len(cls["seeds"]) and base["n_test"] == cls["n_test"]
     assert json.loads((work / "timings" / "timing_shapes.json").read_text())["nf2vec_encode_classify_ms"] > 0
     assert not (work / "metrics" / "timing_shapes.json").exists()      # latencies are timings, not metrics
     assert json.loads((work / "timings" / "fit_shapes.json").read_text())["seconds"] > 0

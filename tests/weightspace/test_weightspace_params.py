@@ -36,7 +36,15 @@ def test_section_loads_and_round_trips():
     ({"train": {"schedule": "linear"}}, "weightspace.train.schedule"),
     ({"gnn": {"steps": -1}}, "weightspace.gnn.steps"),
     ({"connectivity_steps": 1}, "weightspace.connectivity_steps"),
+    ({"seeds": [0, 0]}, "weightspace.seeds"),
+    ({"seeds": [-1]}, "weightspace.seeds"),
 ])
 def test_bad_values_name_the_key(patch, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         load_section({"weightspace": patch}, "weightspace", WeightspaceParams)
+
+
+def test_run_seeds_default_to_the_train_seed():
+    assert load_section({"weightspace": {"train": {"seed": 7}}}, "weightspace", WeightspaceParams).run_seeds == (7,)
+    p = load_section({"weightspace": {"seeds": [2, 0, 1]}}, "weightspace", WeightspaceParams)
+    assert p.run_seeds == (2, 0, 1) and from_dict(WeightspaceParams, p.to_dict(), "weightspace") == p
