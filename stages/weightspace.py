@@ -13,10 +13,11 @@ from _common import PATHS, params, parser, run
 
 from nf2vec_core.config import load_section
 from nf2vec_core.store.io import write_csv
-from nf2vec_core.store.neural_dataset import NeuralDataset
+from nf2vec_core.store.neural_dataset import NeuralDataset, load_views
+from nf2vec_core.tasks.classification import ClassifierConfig
 from nf2vec_core.store.results import write_results
 from nf2vec_core.viz.plots import plot_confusion
-from nf2vec_core.weightspace.benchmark import classify_over_seeds
+from nf2vec_core.weightspace.benchmark import classify_over_seeds, weight_splits
 from nf2vec_core.weightspace.distances import distance_summary, pairwise_distance_values, weights_kmeans_nmi
 from nf2vec_core.weightspace.params import WeightspaceParams
 
@@ -27,25 +28,26 @@ def main() -> None:
     ap.add_argument("--section", default="weightspace", help="params section (e.g. arena.classify)")
     ap.add_argument("--neural", default=None, help="neural dataset dir (default: data/neural/<dataset>)")
     ap.add_argument("--prepared", default=None, help="prepared dataset dir (default: data/prepared/<dataset>)")
+    ap.add_argument("--views", default=None, help="other fits of the same items (data/neural_views/<dataset>): "
+                    "with classifier.views their train/val NFs train and select too, as for the nf2vec classifier")
     ap.add_argument("--models", default=None, help="comma-separated override of <section>.models")
     ap.add_argument("--metrics-dir", default=str(PATHS.metrics_dir()), help="metrics/...; timings go to timings/...")
     ap.add_argument("--plots-dir", default=str(PATHS.plots_dir()))
     args = ap.parse_args()
-    cfg = load_section(params(args), args.section, WeightspaceParams)
+    p = params(args)
+    cfg = load_section(p, args.section, WeightspaceParams)
     if args.models:
         cfg = replace(cfg, models=tuple(m.strip() for m in args.models.split(",") if m.strip()))
     metrics_dir, plots_dir = Path(args.metrics_dir), Path(args.plots_dir)
     neural = NeuralDataset(Path(args.neural or PATHS.neural(args.dataset)))
     prepared = Path(args.prepared or PATHS.prepared(args.dataset))
     classes = json.loads((prepared / "meta.json").read_text())["classes"]
-    theta = neural.params()
-    labels = torch.as_tensor(neural.index["class_id"].to_numpy())
-    splits = {s: torch.as_tensor(neural.split_rows(s), dtype=torch.long) for s in ("train", "val", "test")}
-    data = {s: (theta[r], labels[r]) for s, r in splits.items()}
-    out: dict = {"n_train": len(splits["train"]), "n_test": len(splits["test"]),
-                 "weights_kmeans_nmi": weights_kmeans_nmi(theta[splits["test"]], labels[splits["test"]].numpy(),
+    views = load_views(Path(args.views)) if args.views and load_section(p, "classifier", ClassifierConfig).views else []
+    data = weight_splits(neural, views)     # with classifier.views: the items the nf2vec classifier trains on
+    out: dict = {"n_train": len(data["train"][1]), "n_val": len(data["val"][1]), "n_test": len(data["test"][1]),
+                 "weights_kmeans_nmi": weights_kmeans_nmi(data["test"][0], data["test"][1].numpy(),
                                                           spec=neural.spec, n_clusters=len(classes), standardize=True),
-                 "param_distance": distance_summary(pairwise_distance_values(theta, spec=neural.spec))}
+                 "param_distance": distance_summary(pairwise_distance_values(neural.params(), spec=neural.spec))}
     for kind in cfg.models:
         rec, first = classify_over_seeds(kind, neural.spec, data, cfg, classes)   # first: the first seed's run
         out[kind] = rec

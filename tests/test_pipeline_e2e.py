@@ -216,6 +216,8 @@ def test_repro_produces_metrics(tiny_repo):
         assert not {"seconds", "train_seconds", "fitted_now", "nf_steps_per_s", "timing_ms"} & set(m.read_text().replace('"', ' ').split()), m
     ws = json.loads((work / "metrics" / "weightspace_shapes.json").read_text())
     assert 0 <= ws["gnn_accuracy"] <= 1 and 0 <= ws["mlp_accuracy"] <= 1 and 0 <= ws["weights_kmeans_nmi"] <= 1
+    assert (ws["n_train"], ws["n_test"]) == (cls["n_train"], cls["n_test"])    # the classifier's items, views too
+    assert len(ws["gnn"]["accuracy_per_seed"]) == len(cls["seeds"]) == len(ws["seeds"])
     for png in ("confusion_shapes", "confusion_gnn_shapes", "tsne_shapes", "reconstruct_shapes", "interpolation_shapes", "timing_shapes"):
         assert (work / "plots" / f"{png}.png").stat().st_size > 1000
     summary = (work / "reports" / "summary_shapes.md").read_text()

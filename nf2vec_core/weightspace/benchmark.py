@@ -9,12 +9,34 @@ from typing import Any, Sequence
 
 import torch
 
+from ..errors import BadInputError
 from ..nf.layout import ArchSpec
+from ..store.neural_dataset import NeuralDataset
 from ..tasks.seeds import mean_of_dicts, mean_std, over_seeds
 from .params import WeightspaceParams
 from .train import ClassificationRun, build_classifier, fit_and_evaluate
 
 Split = tuple[torch.Tensor, torch.Tensor]
+SPLITS = ("train", "val", "test")
+
+
+def weight_splits(neural: NeuralDataset, views: Sequence[NeuralDataset] = ()) -> dict[str, Split]:
+    """``{split: (theta [N, P], class ids [N])}`` of a neural dataset; the train and validation splits
+    also hold the NFs of ``views`` (other fits of the same items, as the nf2vec classifier's
+    ``classifier.views`` uses them), after the dataset's own. The test split is the dataset's only."""
+    theta, labels = neural.params(), torch.as_tensor(neural.index["class_id"].to_numpy())
+    out = {}
+    for s in SPLITS:
+        rows = torch.as_tensor(neural.split_rows(s), dtype=torch.long)
+        x, y = [theta[rows]], [labels[rows]]
+        for v in views if s != "test" else ():
+            if v.spec != neural.spec:
+                raise BadInputError(v.root, f"view NFs are {v.spec}, the dataset's {neural.spec}")
+            r = v.split_rows(s)
+            x.append(v.params(r))
+            y.append(torch.as_tensor(v.index["class_id"].to_numpy()[r]))
+        out[s] = (torch.cat(x), torch.cat(y).long())
+    return out
 
 
 def classify_over_seeds(kind: str, spec: ArchSpec, data: dict[str, Split], cfg: WeightspaceParams,
@@ -46,4 +68,4 @@ def classify_over_seeds(kind: str, spec: ArchSpec, data: dict[str, Split], cfg: 
     return record, runs[0]["run"]
 
 
-__all__ = ["classify_over_seeds"]
+__all__ = ["classify_over_seeds", "weight_splits"]
