@@ -60,7 +60,7 @@ def default_page(metrics_dir: Path, plots_dir: Path, dataset: str, prov: dict[st
         ["more fits of the training and validation shapes (s)", fmt(view_secs or None)],
         ["encoder training (s)", fmt(train.get("seconds"))],
         ["encoder best epoch / best validation loss", f"{fmt(train.get('best_epoch'))} / {fmt(train.get('best_val_loss'))}"],
-        ["graph meta-network training (s)", fmt(ws.get("gnn", {}).get("train_seconds"))],
+        ["graph meta-network training, all seeds (s)", fmt(ws.get("gnn", {}).get("train_seconds"))],
     ])
     classes = sorted(m["classify"].get("per_class_accuracy", {}))
     per_class = Table(["class", "nf2vec", "flat MLP on weights", "graph meta-network"], [
