@@ -207,6 +207,8 @@ def test_repro_produces_metrics(tiny_repo):
     base = json.loads((work / "metrics" / "baselines_shapes.json").read_text())
     assert 0 <= base["pointnet_accuracy"] <= 1 and base["seeds"] == cls["seeds"]      # PointNet: same seeds
     assert len(base["pointnet_accuracy_per_seed"]) == len(cls["seeds"]) and base["n_test"] == cls["n_test"]
+    curve = (work / "plots" / "pointnet_shapes.csv").read_text().splitlines()      # its validation curve
+    assert curve[0].startswith("epoch,") and "val_accuracy" in curve[0] and len(curve) == 2   # 1 epoch
     assert json.loads((work / "timings" / "timing_shapes.json").read_text())["nf2vec_encode_classify_ms"] > 0
     assert not (work / "metrics" / "timing_shapes.json").exists()      # latencies are timings, not metrics
     assert json.loads((work / "timings" / "fit_shapes.json").read_text())["seconds"] > 0

@@ -1,10 +1,10 @@
-"""The Neural Field Arena studies of paper 004, over the runs of the ``arena`` params section.
+"""The Neural Field Arena studies of Papa et al., over the runs of the ``arena`` params section.
 
 A *run* is one neural dataset (dataset × NF architecture × init × fitting steps) plus the
 weight-space classifiers trained on it (``stages/weightspace.py``). This module gathers the runs'
 metrics into one table and derives from it:
 
-* the shared-vs-random table (paper 004 Table 1 / supplementary Table 7): mean ± std test accuracy
+* the shared-vs-random table (Papa et al. Table 1 / supplementary Table 7): mean ± std test accuracy
   over the grid, per dataset and NF, with the percentage gain;
 * the leaderboard: dataset × classifier × init × NF → test accuracy, next to the paper's Table 2;
 * the per-run quantities the figures plot (NMI vs accuracy, Fig. 5; accuracy vs on-grid PSNR and vs
@@ -26,7 +26,7 @@ from ..store.results import read_results
 
 CLASSIFIERS = ("gnn", "mlp")
 
-# paper 004 Table 2 (Neural MNIST, GNN baseline / DWS / Relational Transformer), and the grid means of
+# Papa et al. Table 2 (Neural MNIST, GNN baseline / DWS / Relational Transformer), and the grid means of
 # Table 1 (SIREN) and supplementary Table 7 (RFFNet, MFN): shared / random test accuracy.
 PAPER_TABLE2 = {"gnn": "96.40 ± 0.11", "dws": "93.51 ± 0.12", "transformer": "95.08 ± 0.95"}
 # Table 3: Neural ShapeNet-10 (occupancy-like shape NFs), the closest of its datasets to this project's shapes
@@ -139,7 +139,7 @@ def best_on_validation(table: pd.DataFrame) -> dict[str, float]:
 
 
 def init_comparison(table: pd.DataFrame) -> pd.DataFrame:
-    """Shared vs random init (paper 004 Table 1): per dataset and NF family, the mean ± std test
+    """Shared vs random init (Papa et al. Table 1): per dataset and NF family, the mean ± std test
     accuracy of each run's classifier chosen on validation, over the runs where *both* inits were
     fitted with the same NF and steps."""
     key = ["dataset", "nf", "steps"]
@@ -159,8 +159,8 @@ def init_comparison(table: pd.DataFrame) -> pd.DataFrame:
 
 def leaderboard(table: pd.DataFrame) -> pd.DataFrame:
     """Long table dataset × classifier × init × NF → test accuracy of the run (fitting steps) with the
-    best *validation* accuracy, sorted by test accuracy within each dataset; carries the settings of
-    the chosen run and its fit/train time."""
+    best *validation* accuracy, ranked by that validation accuracy within each dataset (the test
+    split only scores the chosen rows); carries the settings of the chosen run and its fit/train time."""
     rows = []
     for _, r in table.iterrows():
         for m in CLASSIFIERS:
@@ -176,25 +176,26 @@ def leaderboard(table: pd.DataFrame) -> pd.DataFrame:
         return lb
     best = lb.loc[lb.groupby(["dataset", "classifier", "init", "nf"])["val_accuracy"].idxmax()]
     best = best.assign(val_accuracy=best["val_accuracy"].replace(-np.inf, np.nan))
-    return best.sort_values(["dataset", "accuracy"], ascending=[True, False]).reset_index(drop=True)
+    return best.sort_values(["dataset", "val_accuracy"], ascending=[True, False]).reset_index(drop=True)
 
 
 def pipeline_rows(dataset: str, nf: NFParams, metrics_dir: Path) -> pd.DataFrame:
     """Leaderboard rows of a dataset of the default pipeline (``pipeline.datasets``): the weight-space
     classifiers (``weightspace_<d>.json``) and nf2vec's MLP on embeddings (``classify_<d>.json``), with
-    the fit quality (``fit_<d>.json``: IoU for shapes, PSNR for images). Missing metrics are an error."""
+    the fit quality (``fit_<d>.json``: IoU for shapes, PSNR for images), in a fixed order (nf2vec first,
+    then :data:`CLASSIFIERS`), not ranked by test accuracy. Missing metrics are an error."""
     metrics_dir = Path(metrics_dir)
     fit, ws, cls = (read_results(metrics_dir / f"{stem}_{dataset}.json") for stem in ("fit", "weightspace", "classify"))
     if not fit or not ws or not cls:
         raise ConfigError(f"pipeline dataset {dataset!r}: fit/weightspace/classify metrics missing under {metrics_dir}")
     label = f"{nf.family}{nf.depth}x{nf.hidden}"
     quality = {k: fit.get(f"mean_{k}", np.nan) for k in ("iou", "psnr")}
-    results = {m: (ws.get(m) or {}).get("accuracy", np.nan) for m in CLASSIFIERS}
-    results["nf2vec"] = cls.get("accuracy", np.nan)
+    results = {"nf2vec": cls.get("accuracy", np.nan),
+               **{m: (ws.get(m) or {}).get("accuracy", np.nan) for m in CLASSIFIERS}}
     rows = [{"dataset": dataset, "classifier": m, "init": "shared", "nf": label, "accuracy": acc,
              "iou": quality["iou"], "psnr": quality["psnr"], "n_train": cls.get("n_train"), "n_test": cls.get("n_test")}
             for m, acc in results.items() if not np.isnan(acc)]
-    return pd.DataFrame(rows).sort_values("accuracy", ascending=False).reset_index(drop=True)
+    return pd.DataFrame(rows).reset_index(drop=True)
 
 
 def _md_table(df: pd.DataFrame, floatfmt: str = "{:.4g}") -> list[str]:
@@ -214,22 +215,23 @@ def leaderboard_markdown(lb: pd.DataFrame, init: pd.DataFrame, hardware: str,
     lines = ["# Neural Field Arena leaderboard", "",
              "Generated by `stages/arena_report.py` from `metrics/arena/*.json` (`make repro-arena`).",
              f"Hardware: {hardware}. Accuracy is on each dataset's held-out test split.", "",
-             "## Dataset × classifier × init × NF → test accuracy (fitting steps chosen on validation)", ""]
+             "## Dataset × classifier × init × NF → test accuracy (fitting steps chosen and rows ranked on "
+             "validation)", ""]
     lines += _md_table(lb)
-    lines += ["", "Paper 004 Table 2, Neural MNIST (70k, full MNIST splits): GNN baseline "
+    lines += ["", "Papa et al. Table 2, Neural MNIST (70k, full MNIST splits): GNN baseline "
               f"{PAPER_TABLE2['gnn']}, DWS {PAPER_TABLE2['dws']}, Relational Transformer {PAPER_TABLE2['transformer']}.",
               "", "## Shared vs random initialisation (mean over the steps × width grid)", ""]
     lines += _md_table(init)
-    lines += ["", "Paper 004 Table 1 / Table 7 (Neural MNIST, mean over its grid): SIREN 0.72 vs 0.37, "
+    lines += ["", "Papa et al. Table 1 / Table 7 (Neural MNIST, mean over its grid): SIREN 0.72 vs 0.37, "
               "RFFNet 0.86 vs 0.20, MFN 0.91 vs 0.23 (shared vs random)."]
     if pipeline is not None and not pipeline.empty:
         lines += ["", "## Shape datasets of the default pipeline (`make repro`): weight-space classifiers and nf2vec", ""]
         lines += _md_table(pipeline)
-        lines += ["", "Paper 004 Table 3, Neural ShapeNet-10: GNN baseline "
+        lines += ["", "Papa et al. Table 3, Neural ShapeNet-10: GNN baseline "
                   f"{PAPER_TABLE3['gnn']}, DWS {PAPER_TABLE3['dws']}, Relational Transformer {PAPER_TABLE3['transformer']} "
-                  "(%). nf2vec is the encoder of paper 000 with an MLP on its embeddings."]
+                  "(%). nf2vec is the encoder of Zama Ramirez et al. with an MLP on its embeddings."]
     if connectivity:
-        lines += ["", "## Mode connectivity and weight matching (paper 000 Figs. 24-25, git re-basin)", ""]
+        lines += ["", "## Mode connectivity and weight matching (Zama Ramirez et al. Figs. 24-25, git re-basin)", ""]
         lines += [f"- {k}: {v:.4g}" if isinstance(v, float) else f"- {k}: {v}" for k, v in connectivity.items()]
     return "\n".join(lines) + "\n"
 

@@ -1,4 +1,4 @@
-"""Figures of the Neural Field Arena studies (paper 004 Figs. 4-7), one dot per neural dataset."""
+"""Figures of the Neural Field Arena studies (Papa et al. Figs. 4-7), one dot per neural dataset."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,13 +20,13 @@ def run_scatter_plots(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     return [
         plot_scatter_groups(t, "nmi", "best_accuracy", out_dir / "accuracy_vs_nmi.png", color="init", marker="dataset",
                             xlabel="k-means NMI of the weights", ylabel="test accuracy",
-                            title="Shared vs random init: NMI vs accuracy (paper 004 Fig. 5)"),
+                            title="Shared vs random init: NMI vs accuracy (Papa et al. Fig. 5)"),
         plot_scatter_groups(t, "psnr", "best_accuracy", out_dir / "accuracy_vs_psnr.png", color="width",
                             marker="dataset", xlabel="on-grid PSNR (dB)", ylabel="test accuracy",
-                            title="Reconstruction vs representation (paper 004 Fig. 6)"),
+                            title="Reconstruction vs representation (Papa et al. Fig. 6)"),
         plot_scatter_groups(t, "psnr_ratio", "best_accuracy", out_dir / "accuracy_vs_psnr_ratio.png", color="width",
                             marker="dataset", xlabel="off-grid PSNR / on-grid PSNR", ylabel="test accuracy",
-                            title="Overfitting vs representation (paper 004 Fig. 7)"),
+                            title="Overfitting vs representation (Papa et al. Fig. 7)"),
     ]
 
 
@@ -44,7 +44,7 @@ def distance_histograms(runs: list[ArenaRun], neural_root: Path, out_dir: Path, 
         groups.setdefault((r.dataset, r.nf), {})[f"{r.init}, {r.steps} steps"] = \
             pairwise_distance_values(theta, spec=neural.spec)
     return [plot_histograms(series, Path(out_dir) / f"param_distances_{d}_{nf}.png", xlabel="pairwise L2 distance",
-                            bins=60, title=f"Pairwise NF distances, {d} / {nf} (paper 004 Fig. 4)")
+                            bins=60, title=f"Pairwise NF distances, {d} / {nf} (Papa et al. Fig. 4)")
             for (d, nf), series in groups.items() if len(series) > 1]
 
 

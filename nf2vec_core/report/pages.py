@@ -184,14 +184,14 @@ def arena_page(metrics_dir: Path, plots_root: Path, reports_dir: Path, prov: dic
     distances = sorted(p.name for p in plots_dir.glob("param_distances_*.png"))
     seen: set[str] = set()
     confusions = []
-    for r in board:  # the first shared-init row of each dataset: its best (the leaderboard is sorted)
+    for r in board:  # the first shared-init row of each dataset: its best on validation (the ranking)
         if r["init"] == "shared" and r["dataset"] not in seen:
             seen.add(r["dataset"])
             confusions.append((f"{r['run']}/confusion_{r['classifier']}_{r['run']}.png",
-                               f"Confusion matrix, {r['classifier']} on {r['run']} (best of {r['dataset']})"))
+                               f"Confusion matrix, {r['classifier']} on {r['run']} (best of {r['dataset']} on validation)"))
     sections = [
         Section("Leaderboard", "Weight-space classifiers on neural datasets: dataset × NF × init × fitting steps; "
-                "accuracy on each dataset's held-out test split.", [paper_mnist, lead],
+                "ranked on validation accuracy; accuracy on each dataset's held-out test split.", [paper_mnist, lead],
                 _figures(plots_dir, confusions)),
         Section("Shared versus random initialisation", f"Mean accuracy over the steps × width grid, beside {PAPA}, Table 1.",
                 [init], _figures(plots_dir, [("accuracy_vs_nmi.png", "Accuracy against the k-means NMI of the weights"),

@@ -2,7 +2,8 @@
 the headline classifier is: once per seed of ``evaluation.seeds`` on the same training items,
 each seed's epoch chosen on the validation split (highest accuracy), then scored once on the test
 split. The record carries the mean ± std over the seeds, each seed's value and selected epoch, and
-the validation accuracy of every epoch, so that the epoch budget can be judged on validation data.
+the validation accuracy of every epoch, so that the epoch budget can be judged on validation data
+(``history``: the seed-mean training loss, validation loss and accuracy per epoch, for a plot).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ def pointnet_benchmark(points: dict[str, torch.Tensor], labels: dict[str, torch.
     ``points[s]`` is ``[N_s, P, 3]`` and ``labels[s]`` ``[N_s]`` for ``s`` in train/val/test. Returns
     ``pointnet_accuracy`` (mean over seeds), ``pointnet_accuracy_std``, ``pointnet_accuracy_per_seed``,
     ``seeds``, ``best_epoch_per_seed`` (0-based), ``val_accuracy_per_epoch`` (the seed-mean curve),
+    ``history`` (seed-mean ``train_loss``, ``val_loss``, ``val_accuracy`` per epoch),
     ``per_class_accuracy`` (seed mean) and the split sizes. Warns when a seed's best epoch is the
     last one: the budget may be too short.
     """
@@ -35,13 +37,14 @@ def pointnet_benchmark(points: dict[str, torch.Tensor], labels: dict[str, torch.
                                         replace(cfg, seed=int(seed)), num_classes=c, device=device,
                                         progress=progress)
         res = evaluate_pointnet(model, points["test"], labels["test"], c, class_names=class_names)
-        val = history["val_accuracy"]
         return {"accuracy": float(res["accuracy"]), "per_class_accuracy": res["per_class_accuracy"],
-                "best_epoch": int(np.argmax(val)), "val_accuracy": val}
+                "best_epoch": int(np.argmax(history["val_accuracy"])), "history": history}
 
     runs = over_seeds(one_seed, seeds)
     acc = mean_std([r["accuracy"] for r in runs])
     best = [r["best_epoch"] for r in runs]
+    curves = {k: [float(v) for v in np.mean([r["history"][k] for r in runs], axis=0)]
+              for k in ("train_loss", "val_loss", "val_accuracy")}
     if any(b == cfg.epochs - 1 for b in best):
         warnings.warn(f"pointnet: the last epoch ({cfg.epochs}) had the best validation accuracy for "
                       f"seed(s) {[s for s, b in zip(seeds, best) if b == cfg.epochs - 1]}; "
@@ -49,7 +52,7 @@ def pointnet_benchmark(points: dict[str, torch.Tensor], labels: dict[str, torch.
     return {"pointnet_accuracy": acc["mean"], "pointnet_accuracy_std": acc["std"],
             "pointnet_accuracy_per_seed": acc["values"], "seeds": [int(s) for s in seeds],
             "best_epoch_per_seed": best,
-            "val_accuracy_per_epoch": [float(v) for v in np.mean([r["val_accuracy"] for r in runs], axis=0)],
+            "val_accuracy_per_epoch": curves["val_accuracy"], "history": curves,
             "per_class_accuracy": mean_of_dicts([r["per_class_accuracy"] for r in runs]),
             "n_train": int(len(labels["train"])), "n_val": int(len(labels["val"])),
             "n_test": int(len(labels["test"]))}

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from nf2vec_core.arena.studies import (ArenaRun, collect_runs, init_comparison, leaderboard, leaderboard_markdown,
@@ -71,6 +72,7 @@ def test_collect_init_and_leaderboard(metrics_dir):
     assert row.gain_percent == pytest.approx(100 * (0.925 - 0.30) / 0.30)
     assert row.paper_shared == 0.72
     lb = leaderboard(table)
+    assert lb.groupby("dataset")["val_accuracy"].apply(lambda v: v.is_monotonic_decreasing).all()  # ranked on val
     top = lb[lb.dataset == "mnist"].iloc[0]
     assert (top.classifier, top.init, top.accuracy, top.run) == ("gnn", "shared", 0.95, "m-s-sh")
     mlp = lb[(lb.dataset == "mnist") & (lb.classifier == "mlp") & (lb.init == "shared")].iloc[0]
@@ -97,8 +99,8 @@ def test_pipeline_rows_put_nf2vec_beside_the_weight_space_classifiers(tmp_path):
     from nf2vec_core.arena.studies import PAPER_TABLE3, pipeline_rows
     _write_pipeline_metrics(tmp_path)
     rows = pipeline_rows("shapes", NFParams(family="siren", depth=3, hidden=32), tmp_path)
-    assert rows["classifier"].tolist() == ["mlp", "nf2vec", "gnn"]          # best first
-    assert rows["accuracy"].tolist() == [0.90, 0.80, 0.70]
+    assert rows["classifier"].tolist() == ["nf2vec", "gnn", "mlp"]          # fixed order, not ranked on test
+    assert rows["accuracy"].tolist() == [0.80, 0.70, 0.90]
     assert set(rows["nf"]) == {"siren3x32"} and rows["iou"].iloc[0] == 0.88
     md = leaderboard_markdown(rows.iloc[:0], rows.iloc[:0], "cpu", None, rows)
     assert "Neural ShapeNet-10" in md and PAPER_TABLE3["dws"] in md and "| nf2vec |" in md
@@ -121,3 +123,13 @@ def test_load_arena_reads_the_shipped_run_table():
     bad = {**p, "arena": {**p["arena"], "nfs": {**p["arena"]["nfs"], "siren": {"family": "siren", "hiden": 3}}}}
     with pytest.raises(ConfigError, match="arena.nfs.siren.hiden"):
         load_arena(bad)
+
+
+def test_leaderboard_ranks_on_validation_not_test():
+    def run(name, init, val, test):
+        return {"dataset": "mnist", "init": init, "nf": "siren", "steps": 100, "psnr": 30.0, "run": name,
+                "fit_seconds": 1.0, "gnn_accuracy": np.nan, "gnn_val_accuracy": np.nan, "gnn_train_seconds": np.nan,
+                "mlp_accuracy": test, "mlp_val_accuracy": val, "mlp_train_seconds": 1.0}
+    table = pd.DataFrame([run("a", "random", 0.60, 0.90), run("b", "shared", 0.80, 0.70)])
+    lb = leaderboard(table)
+    assert lb["run"].tolist() == ["b", "a"]       # b is better on validation, a on test

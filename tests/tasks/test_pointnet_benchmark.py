@@ -29,6 +29,10 @@ def test_benchmark_learns_and_reports_each_seed():
     assert rec["pointnet_accuracy_std"] == pytest.approx(np.std(per_seed))
     assert rec["pointnet_accuracy"] >= 0.9                    # spheres vs cubes is easy
     assert len(rec["val_accuracy_per_epoch"]) == 6
+    assert rec["history"]["val_accuracy"] == rec["val_accuracy_per_epoch"]
+    assert set(rec["history"]) == {"train_loss", "val_loss", "val_accuracy"}
+    assert all(len(v) == 6 for v in rec["history"].values())
+    assert rec["history"]["train_loss"][-1] < rec["history"]["train_loss"][0]   # it learns
     assert all(0 <= b < 6 for b in rec["best_epoch_per_seed"])
     assert set(rec["per_class_accuracy"]) == {"sphere", "cube"}
     assert (rec["n_train"], rec["n_val"], rec["n_test"]) == (48, 16, 32)
